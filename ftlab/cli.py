@@ -1,0 +1,113 @@
+"""The `ftlab` command line: `ftlab doctor` checks that this machine can run the course offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ftlab import __version__
+from ftlab.assets import ASSETS, check_asset, hub_offline
+from ftlab.config import PROFILES, get_profile
+from ftlab.course import package_versions
+
+MINIMUM_PYTHON = (3, 10)
+
+
+def doctor_report(load_model: bool = True) -> dict:
+    """Everything `ftlab doctor` checks, as a dictionary; `ok` is False if the course cannot run offline."""
+    problems: list[str] = []
+    report: dict = {"ftlab": __version__, "versions": package_versions()}
+    if sys.version_info[:2] < MINIMUM_PYTHON:
+        problems.append(f"Python {sys.version_info[0]}.{sys.version_info[1]} is too old: the course needs "
+                        f"{MINIMUM_PYTHON[0]}.{MINIMUM_PYTHON[1]} or newer")
+    for name in ("torch", "transformers", "datasets"):
+        if report["versions"].get(name) == "not installed":
+            problems.append(f"{name} is not installed: run  pip install -e .  in the course folder")
+    try:
+        profile = get_profile()
+        report["profile"] = profile.name
+    except ValueError as err:
+        problems.append(str(err))
+        report["profile"] = None
+    report["hub"] = "off (HF_HUB_OFFLINE=1)" if hub_offline() else "on (used only for hub names you ask for)"
+    try:
+        from ftlab.models import pick_device
+
+        report["device"] = pick_device()
+    except ImportError as err:
+        report["device"] = f"unknown ({err})"
+    report["assets"] = {}
+    for name, asset in ASSETS.items():
+        status = check_asset(name)
+        report["assets"][name] = {"ok": status.ok, "path": status.path, "detail": status.detail}
+        if asset.required and not status.ok:
+            problems.append(f"asset {name!r}: {status.detail}")
+    if load_model and report["assets"].get("minilm", {}).get("ok"):
+        report["model_load"] = _try_model()
+        if not report["model_load"]["ok"]:
+            problems.append(f"the default model does not load: {report['model_load']['detail']}")
+    report["problems"] = problems
+    report["ok"] = not problems
+    return report
+
+
+def _try_model() -> dict:
+    """Load the default encoder and embed one sentence, offline."""
+    start = time.perf_counter()
+    try:
+        from ftlab.models import embed, load_encoder, load_tokenizer
+
+        model, tokenizer = load_encoder("minilm", device="cpu"), load_tokenizer("minilm")
+        vector = embed(["The course runs offline."], model, tokenizer, progress=False)
+        detail = f"embedded a sentence into {vector.shape[1]} numbers in {time.perf_counter() - start:.1f} s"
+        return {"ok": vector.shape == (1, 384), "detail": detail}
+    except Exception as err:
+        return {"ok": False, "detail": f"{type(err).__name__}: {err}"}
+
+
+def _print_report(report: dict) -> None:
+    mark = {True: "ok  ", False: "FAIL"}
+    print(f"ftlab {report['ftlab']} doctor")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
+    print(f"device:   {report['device']}")
+    profile = report["profile"]
+    print(f"profile:  {profile}  (set FTLAB_PROFILE to one of {', '.join(PROFILES)})")
+    print(f"hub:      {report['hub']}")
+    for name, status in report["assets"].items():
+        print(f"[{mark[status['ok']]}] asset {name}: {status['detail']}")
+        if status["path"]:
+            print(f"         {status['path']}")
+    if "model_load" in report:
+        print(f"[{mark[report['model_load']['ok']]}] model load: {report['model_load']['detail']}")
+    if report["ok"]:
+        print("Everything the course needs is here: it can run offline.")
+    else:
+        print("The course cannot run offline yet:")
+        for problem in report["problems"]:
+            print(f"  - {problem}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ftlab` console script."""
+    parser = argparse.ArgumentParser(prog="ftlab", description="The ftlab course's command line.")
+    parser.add_argument("--version", action="version", version=f"ftlab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    doctor = commands.add_parser("doctor", help="check that this machine can run the course offline")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.add_argument("--no-model", action="store_true", help="skip loading the model (faster)")
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        report = doctor_report(load_model=not args.no_model)
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            _print_report(report)
+        return 0 if report["ok"] else 1
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

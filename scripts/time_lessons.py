@@ -1,0 +1,64 @@
+"""Time every notebook under the given profiles and write the table the course shows (ftlab/lesson_times.json).
+
+Usage:  python scripts/time_lessons.py quick standard
+Each notebook runs top to bottom in a fresh kernel of this environment, with the hub switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMES = ROOT / "ftlab" / "lesson_times.json"
+
+
+def machine() -> str:
+    """A short description of this machine: CPU cores and model, GPU if any."""
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return f"{cores} CPU cores ({cpu}){gpu}"
+
+
+def run(path: Path, profile: str) -> float:
+    """Execute one notebook under `profile`; return its wall time in seconds."""
+    nb = nbformat.read(path, as_version=4)
+    os.environ["FTLAB_PROFILE"] = profile
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return time.perf_counter() - start
+
+
+def main(profiles: list[str]) -> None:
+    times = json.loads(TIMES.read_text()) if TIMES.exists() else {"machine": "", "seconds": {}}
+    times["machine"] = machine()
+    notebooks = sorted((ROOT / "lessons").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+    for profile in profiles:
+        for path in notebooks:
+            key = path.stem if path.parent.name == "lessons" else f"{path.stem} (exercises)"
+            seconds = run(path, profile)
+            times["seconds"].setdefault(key, {})[profile] = round(seconds, 1)
+            print(f"{profile:9s} {key:40s} {seconds:7.1f} s", flush=True)
+            TIMES.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["quick", "standard"])

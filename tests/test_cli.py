@@ -1,0 +1,29 @@
+import json
+
+from ftlab import cli
+
+
+def test_doctor_passes_offline(monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert cli.main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["problems"] == []
+    assert set(report["assets"]) == {"minilm", "tweets"}
+    assert report["model_load"]["ok"]
+    assert report["device"] in {"cpu", "cuda", "mps"}
+
+
+def test_doctor_fails_when_an_asset_is_missing(monkeypatch, capsys):
+    from ftlab import assets
+
+    real = assets.ASSETS["tweets"]
+    monkeypatch.setitem(assets.ASSETS, "tweets", assets.Asset(**{**real.__dict__, "package": "ftlab-no-such-pkg"}))
+    assert cli.main(["doctor", "--no-model"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] asset tweets" in out and "cannot run offline" in out
+
+
+def test_doctor_fails_on_a_bad_profile(monkeypatch, capsys):
+    monkeypatch.setenv("FTLAB_PROFILE", "huge")
+    assert cli.main(["doctor", "--no-model"]) == 1
+    assert "unknown profile 'huge'" in capsys.readouterr().out

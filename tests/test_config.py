@@ -1,0 +1,30 @@
+import pytest
+
+from ftlab.config import LABELS, PROFILES, SPLIT_FRACTIONS, ZERO_SHOT_PROMPTS, get_profile
+
+
+def test_profiles_grow_from_quick_to_full():
+    quick, standard, full = PROFILES["quick"], PROFILES["standard"], PROFILES["full"]
+    assert quick.n_train < standard.n_train and full.n_train is None
+    assert quick.n_eval < standard.n_eval and full.n_eval is None
+    assert quick.epochs <= standard.epochs <= full.epochs
+
+
+def test_profile_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FTLAB_PROFILE", " Standard ")
+    assert get_profile().name == "standard"
+    monkeypatch.delenv("FTLAB_PROFILE")
+    assert get_profile().name == "standard"
+    assert get_profile("quick").name == "quick"
+
+
+def test_unknown_profile_says_which_exist(monkeypatch):
+    monkeypatch.setenv("FTLAB_PROFILE", "fast")
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'.*quick.*FTLAB_PROFILE"):
+        get_profile()
+
+
+def test_split_fractions_and_prompts_cover_the_labels():
+    assert sum(SPLIT_FRACTIONS.values()) == pytest.approx(1.0)
+    assert tuple(ZERO_SHOT_PROMPTS) == LABELS
+    assert all(len(p) >= 1 for p in ZERO_SHOT_PROMPTS.values())
