@@ -26,7 +26,7 @@ class Profile:
     n_train: int | None  # training examples sampled from the train split (None: all of it)
     n_eval: int | None  # examples sampled from validation and from test (None: all of them)
     epochs: int
-    max_length: int  # tokens per example; 64 keeps 99.5 % of the tweets whole
+    max_length: int  # tokens per example; 64 keeps 99.5 % of the raw tweets whole (99.99 % once cleaned)
     batch_size: int
     model: str  # a course asset name or a Hugging Face hub name
     description: str
