@@ -390,8 +390,8 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
     counts = out["label"].value_counts()
     if counts.min() < 3:
         rare = [labels[i] for i in counts.index[counts < 3]]
-        raise ValueError(f"labels {rare} have fewer than 3 rows in {path.name}: each label needs at least 3 "
-                         f"(one per split); add examples or remove those labels")
+        raise ValueError(f"labels {rare} have fewer than 3 rows in {path.name}: each label needs at least 3, "
+                         f"and about 10 so that every split gets some; add examples or remove those labels")
     out["split"] = split_frame(out, seed=seed, strata=("label",), fractions=fractions)
     parts = {name: out[out["split"] == name].drop(columns="split") for name in (fractions or SPLIT_FRACTIONS)}
     empty = [name for name, part in parts.items() if part.empty]
