@@ -188,11 +188,11 @@ def check_cosine_similarity(cosine_similarity: Callable) -> None:
         ([3.0, 4.0], [4.0, 3.0], "almost the same direction"),
         (rng.normal(size=384), rng.normal(size=384), None),
     ]
-    for a, b, why in cases:
+    for index, (a, b, why) in enumerate(cases):
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         call = (f"cosine_similarity({a.tolist()}, {b.tolist()})" if why else
                 "cosine_similarity(a, b) for two random vectors of 384 numbers")
-        result = call_safely(cosine_similarity, a.copy(), b.copy(), what=call)
+        result = call_safely(cosine_similarity, a.copy(), b.copy(), what=call if index else "cosine_similarity")
         require(result is not None, f"{call} returned None: end the function with `return` and the similarity")
         value = as_array(result, f"the result of {call}")
         require(value.size == 1, f"{call} should be one number, got an array of shape {value.shape}: did you "
@@ -236,7 +236,7 @@ def check_mean_pool(mean_pool: Callable) -> None:
     hidden[mask == 0] = 100.0  # padding that leaks into an average shows up at once
     expected = reference(hidden, mask).numpy()
     call = "mean_pool(hidden, mask) for 3 texts of 5 token positions with vectors of 4 numbers"
-    result = call_safely(mean_pool, hidden.clone(), mask.clone(), what=call)
+    result = call_safely(mean_pool, hidden.clone(), mask.clone(), what="your mean-pooling function")
     require(result is not None, "mean_pool returned None: end the function with `return` and the pooled tensor")
     got = as_array(result, f"the result of {call}")
     if got.shape != expected.shape:
@@ -292,9 +292,10 @@ def check_layer_parameter_count(count_layer_parameters: Callable, model: Any = N
              (_tiny_bert(frozen_layer=0), "a tiny BERT with 3 layers whose first layer is frozen")]
     if model is not None:
         cases.append((model, "the course's encoder"))
-    for m, what in cases:
+    for index, (m, what) in enumerate(cases):
         expected = layer_count(m)
-        result = call_safely(count_layer_parameters, m, what=f"count_layer_parameters({what})")
+        result = call_safely(count_layer_parameters, m,
+                             what=f"count_layer_parameters on {what}" if index else "count_layer_parameters")
         if hasattr(result, "item"):
             result = result.item()
         require(isinstance(result, (int, np.integer, float)) and not isinstance(result, bool)
@@ -329,9 +330,13 @@ def check_layer_parameter_count(count_layer_parameters: Callable, model: Any = N
 
 def check_zero_shot_prompts(prompts: Any, macro_f1: float | None = None,
                             course_macro_f1: float | None = None) -> None:
-    """Exercise 01.4: your zero-shot prompts are well formed and, once scored, beat guessing."""
+    """Exercise 01.4: your zero-shot prompts (a dict, or a function returning one) are well formed and beat guessing."""
     from ftlab.config import LABELS, ZERO_SHOT_PROMPTS
 
+    if callable(prompts):
+        name = getattr(prompts, "__name__", "your function")
+        prompts = call_safely(prompts, what=f"{name}()")
+        require(prompts is not None, f"{name}() returned None: end it with `return` and your dictionary")
     require(isinstance(prompts, dict),
             f"your prompts should be a dictionary {{label: sentences}}, got {type(prompts).__name__}")
     missing = [label for label in LABELS if label not in prompts]
