@@ -17,6 +17,14 @@ SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 # Annotator agreement at or above this counts as a "high-confidence" label.
 HIGH_CONFIDENCE = 0.8
 
+# The rest of the fine-tuning recipe of lesson 03 (the learning rate is in the profile); warmup is a share
+# of the training steps.
+WEIGHT_DECAY = 0.01
+WARMUP = 0.1
+
+# Where lessons save the models they train, one folder per profile: $FTLAB_RUNS_DIR, else ~/.cache/ftlab/runs.
+RUNS_ENV = "FTLAB_RUNS_DIR"
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -28,6 +36,7 @@ class Profile:
     epochs: int
     max_length: int  # tokens per example; 64 keeps 99.5 % of the raw tweets whole (99.99 % once cleaned)
     batch_size: int
+    learning_rate: float  # for fine-tuning the whole model; fewer steps (quick) need a larger one
     model: str  # a course asset name or a Hugging Face hub name
     description: str
 
@@ -41,9 +50,10 @@ PROFILES: dict[str, Profile] = {
         name="quick",
         n_train=400,
         n_eval=300,
-        epochs=1,
+        epochs=2,
         max_length=64,
-        batch_size=32,
+        batch_size=16,
+        learning_rate=2e-4,
         model="minilm",
         description="tests and a first look: each notebook in about a minute on 2 CPU cores",
     ),
@@ -54,6 +64,7 @@ PROFILES: dict[str, Profile] = {
         epochs=3,
         max_length=64,
         batch_size=32,
+        learning_rate=1e-4,
         model="minilm",
         description="a laptop CPU: each lesson's hands-on part in at most 10 minutes",
     ),
@@ -63,7 +74,8 @@ PROFILES: dict[str, Profile] = {
         n_eval=None,
         epochs=4,
         max_length=128,
-        batch_size=64,
+        batch_size=32,
+        learning_rate=5e-5,
         model="minilm",
         description="a GPU (e.g. Colab): all the data, more epochs; set model to a hub name to go bigger",
     ),

@@ -13,6 +13,8 @@ LESSONS: dict[str, str] = {
     "00_setup": "Setup: versions, device, offline assets, profile",
     "01_pretrained_model": "The pretrained model: tokens, embeddings, similarity, a zero-shot baseline",
     "02_dataset": "The task dataset: inspect, clean, de-duplicate and split crowd-labelled tweets",
+    "03_fine_tuning": "Fine-tuning: the Trainer and a plain PyTorch loop, live curves, what the weights did",
+    "04_evaluation": "Evaluation: metrics, errors, calibration, baselines, a search on the validation split",
 }
 
 # Written by scripts/time_lessons.py: seconds per notebook and profile, measured on one machine.

@@ -87,6 +87,7 @@ def embed(texts: Sequence[str], model, tokenizer, batch_size: int = 64, max_leng
         raise TypeError("texts must be a list of strings, not one string: wrap it as [text]")
     texts = list(texts)
     device = next(model.parameters()).device
+    model.eval()  # no dropout: the same text always gives the same vector
     # Sorting by length puts similar lengths in one batch, so little padding is computed.
     order = np.argsort([len(t) for t in texts])
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)

@@ -1,0 +1,138 @@
+"""Scores for a classifier: the numbers (functions) and the pictures (`plot_*` functions) kept apart."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ftlab.config import LABELS
+
+
+def scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
+    """Accuracy and macro-F1 (the mean of the per-class F1 scores, so every class counts the same)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"y_true and y_pred must be 1-D and the same length, got shapes {y_true.shape} "
+                         f"and {y_pred.shape}")
+    if len(y_true) == 0:
+        raise ValueError("y_true is empty: there is nothing to score")
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", labels=list(range(len(LABELS))),
+                                   zero_division=0)),
+    }
+
+
+def trainer_metrics(eval_prediction) -> dict[str, float]:
+    """`compute_metrics` for a transformers Trainer: accuracy and macro-F1 from logits and labels."""
+    logits, labels = eval_prediction
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    return scores(labels, np.asarray(logits).argmax(axis=-1))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits along the last axis, computed stably."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def plot_confusion(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] = LABELS, ax=None,
+                   normalize: bool = True, title: str = "Confusion matrix"):
+    """A seaborn heatmap of the confusion matrix (rows: true label; each row sums to 1 if `normalize`)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(labels))),
+                              normalize="true" if normalize else None)
+    ax = ax or plt.subplots(figsize=(4.2, 3.6))[1]
+    sns.heatmap(pd.DataFrame(matrix, index=list(labels), columns=list(labels)), annot=True,
+                fmt=".2f" if normalize else "d", cmap="Blues", vmin=0, vmax=1 if normalize else None, ax=ax,
+                cbar=False)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------------
+# Calibration: does a predicted probability of 0.8 come true 80 % of the time?
+
+
+def _probabilities_and_labels(probs, labels, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Check the arguments of the calibration functions and return them as arrays."""
+    probs = np.asarray(probs, dtype=float)
+    labels = np.asarray(labels)
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a whole number of at least 1, got {bins!r}")
+    if probs.ndim != 2:
+        raise ValueError(f"probs must be 2-D, one row of class probabilities per example, got shape {probs.shape}"
+                         + (": for one example use probs[None, :]" if probs.ndim == 1 else ""))
+    if len(probs) == 0:
+        raise ValueError("probs is empty: there is nothing to calibrate")
+    if labels.ndim != 1 or len(labels) != len(probs):
+        raise ValueError(f"labels must be 1-D with one label per row of probs: probs has shape {probs.shape}, "
+                         f"labels {labels.shape}")
+    if not np.all(np.isfinite(probs)) or probs.min() < 0 or probs.max() > 1 or \
+            not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError("each row of probs must be probabilities that sum to 1; if you have logits, "
+                         "pass softmax(logits)")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= probs.shape[1]:
+        raise ValueError(f"labels must be class ids from 0 to {probs.shape[1] - 1} (one per column of probs), "
+                         f"got values from {labels.min()} to {labels.max()}")
+    return probs, labels
+
+
+def reliability_table(probs, labels, bins: int = 10) -> pd.DataFrame:
+    """Group predictions by confidence (the top probability) into equal-width bins and compare with accuracy.
+
+    One row per non-empty bin: its range, the number of examples, their mean confidence, the share that is
+    right (accuracy) and the gap accuracy − confidence (negative: overconfident). Bin k holds confidences in
+    [k/bins, (k+1)/bins); a confidence of exactly 1 goes into the last bin.
+    """
+    probs, labels = _probabilities_and_labels(probs, labels, bins)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    bin_of = np.minimum((confidence * bins).astype(int), bins - 1)
+    rows = []
+    for k in np.unique(bin_of):
+        in_bin = bin_of == k
+        rows.append({"bin_low": k / bins, "bin_high": (k + 1) / bins, "count": int(in_bin.sum()),
+                     "confidence": float(confidence[in_bin].mean()), "accuracy": float(correct[in_bin].mean())})
+    table = pd.DataFrame(rows)
+    table["gap"] = table["accuracy"] - table["confidence"]
+    return table
+
+
+def expected_calibration_error(probs, labels, bins: int = 10) -> float:
+    """ECE: the gap |accuracy − confidence| of each confidence bin, averaged with the bins' shares as weights."""
+    table = reliability_table(probs, labels, bins)
+    return float((table["count"] / table["count"].sum() * table["gap"].abs()).sum())
+
+
+def plot_reliability(table: pd.DataFrame, ax=None, title: str = "Reliability diagram"):
+    """Accuracy per confidence bin (bars) against the diagonal of perfect calibration; returns the axes.
+
+    `table` is what `reliability_table` returns. Each bar is labelled with the number of examples in its bin.
+    """
+    import matplotlib.pyplot as plt
+
+    missing = {"bin_low", "bin_high", "count", "confidence", "accuracy"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks the columns {sorted(missing)}: pass the result of reliability_table(...)")
+    ax = ax or plt.subplots(figsize=(4.6, 4.2))[1]
+    width = table["bin_high"] - table["bin_low"]
+    bars = ax.bar(table["bin_low"], table["accuracy"], width=width, align="edge", color="tab:blue",
+                  edgecolor="white", alpha=0.85, label="accuracy in the bin")
+    ax.bar_label(bars, labels=[f"{n:,}" for n in table["count"]], fontsize=7, padding=2)
+    ax.plot(table["confidence"], table["confidence"], "o", color="tab:red", markersize=4,
+            label="mean confidence in the bin")
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
+    ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="confidence (top predicted probability)", ylabel="accuracy",
+           title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax

@@ -1,0 +1,22 @@
+"""The README states the profiles; it must say what ftlab/config.py holds."""
+
+import re
+from pathlib import Path
+
+from ftlab.config import PROFILES
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def _count(n):
+    return "all" if n is None else f"{n:,}"
+
+
+def test_profile_table_matches_the_config():
+    for name, p in PROFILES.items():
+        row = re.search(rf"^\| `{name}`[^|]*\|[^|]*\|(.*)$", README, re.MULTILINE)
+        assert row, f"README has no row for the {name} profile"
+        cells = [c.strip() for c in row.group(1).strip(" |").split("|")]
+        expected = [_count(p.n_train), _count(p.n_eval), str(p.epochs), str(p.batch_size),
+                    f"{p.learning_rate:.0e}".replace("e-0", "e-"), str(p.max_length)]
+        assert cells == expected, f"README row for {name}: {cells}, config says {expected}"
