@@ -1,0 +1,97 @@
+"""Calibration in ftlab.evaluate: reliability table, expected calibration error and its plot."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from ftlab import evaluate
+
+
+def rows(top: float, n: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
+    """n predictions of label 0 with probability `top`; the first n_right of them are right."""
+    rest = (1 - top) / 2
+    probs = np.tile([top, rest, rest], (n, 1))
+    labels = np.array([0] * n_right + [2] * (n - n_right))
+    return probs, labels
+
+
+def test_ece_of_a_calibrated_model_is_zero():
+    # 80 % sure and right 8 times in 10; 60 % sure and right 3 times in 5.
+    p1, l1 = rows(0.8, 10, 8)
+    p2, l2 = rows(0.6, 5, 3)
+    probs, labels = np.vstack([p1, p2]), np.concatenate([l1, l2])
+    assert evaluate.expected_calibration_error(probs, labels) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ece_of_an_overconfident_model_is_the_weighted_gap():
+    # 90 % sure but right 6 times in 10 (gap 0.3); 50 % sure and right 5 times in 10 (gap 0).
+    p1, l1 = rows(0.9, 10, 6)
+    p2, l2 = rows(0.5, 10, 5)
+    probs, labels = np.vstack([p1, p2]), np.concatenate([l1, l2])
+    assert evaluate.expected_calibration_error(probs, labels) == pytest.approx(0.5 * 0.3)
+    table = evaluate.reliability_table(probs, labels)
+    assert list(table["count"]) == [10, 10]
+    assert table["gap"].tolist() == pytest.approx([0.0, -0.3])
+
+
+def test_gaps_of_opposite_sign_do_not_cancel():
+    p1, l1 = rows(0.95, 4, 2)  # overconfident by 0.45
+    p2, l2 = rows(0.45, 6, 6)  # underconfident by 0.55
+    probs, labels = np.vstack([p1, p2]), np.concatenate([l1, l2])
+    assert evaluate.expected_calibration_error(probs, labels) == pytest.approx(0.4 * 0.45 + 0.6 * 0.55)
+
+
+def test_bins_change_the_grouping_and_a_confidence_of_one_lands_in_the_last_bin():
+    p1, l1 = rows(0.45, 5, 5)
+    p2, l2 = rows(0.55, 5, 0)
+    probs, labels = np.vstack([p1, p2]), np.concatenate([l1, l2])
+    assert evaluate.expected_calibration_error(probs, labels, bins=10) == pytest.approx(0.55)
+    assert evaluate.expected_calibration_error(probs, labels, bins=5) == pytest.approx(0.0, abs=1e-12)
+    certain = np.tile([1.0, 0.0, 0.0], (5, 1))
+    table = evaluate.reliability_table(certain, np.array([0, 0, 0, 0, 1]), bins=10)
+    assert table[["bin_low", "bin_high", "count"]].values.tolist() == [[0.9, 1.0, 5]]
+    assert evaluate.expected_calibration_error(certain, np.array([0, 0, 0, 0, 1])) == pytest.approx(0.2)
+
+
+def test_reliability_table_matches_the_definition_on_random_predictions():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(500, 3)) * 2
+    probs = evaluate.softmax(logits)
+    labels = rng.integers(0, 3, size=500)
+    table = evaluate.reliability_table(probs, labels, bins=10)
+    assert table["count"].sum() == 500
+    assert (table["bin_low"] >= 0.3).all()  # with three labels the top probability is at least 1/3
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    by_hand = sum(
+        np.mean(in_bin) * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+        for k in range(10)
+        if (in_bin := np.minimum((confidence * 10).astype(int), 9) == k).any()
+    )
+    assert evaluate.expected_calibration_error(probs, labels) == pytest.approx(by_hand)
+
+
+@pytest.mark.parametrize("probs, labels, bins, message", [
+    (np.array([0.7, 0.2, 0.1]), np.array([0]), 10, r"probs\[None, :\]"),
+    (np.zeros((0, 3)), np.array([], dtype=int), 10, "empty"),
+    (np.full((2, 3), 1 / 3), np.array([0, 1, 2]), 10, "one label per row"),
+    (np.array([[2.0, -1.0, 0.5]]), np.array([0]), 10, "pass softmax"),
+    (np.full((2, 3), 1 / 3), np.array([0, 3]), 10, "class ids from 0 to 2"),
+    (np.full((2, 3), 1 / 3), np.array([0.0, 1.0]), 10, "class ids"),
+    (np.full((2, 3), 1 / 3), np.array([0, 1]), 0, "bins must be"),
+    (np.full((2, 3), 1 / 3), np.array([0, 1]), 2.5, "bins must be"),
+])
+def test_bad_arguments_raise_clear_errors(probs, labels, bins, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate.expected_calibration_error(probs, labels, bins=bins)
+
+
+def test_plot_reliability_draws_one_bar_per_bin_and_rejects_other_tables():
+    p1, l1 = rows(0.9, 10, 6)
+    p2, l2 = rows(0.5, 10, 5)
+    table = evaluate.reliability_table(np.vstack([p1, p2]), np.concatenate([l1, l2]))
+    ax = evaluate.plot_reliability(table)
+    assert len(ax.patches) == len(table)
+    assert [bar.get_height() for bar in ax.patches] == pytest.approx(table["accuracy"].tolist())
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="reliability_table"):
+        evaluate.plot_reliability(table.drop(columns="accuracy"))
