@@ -1,0 +1,107 @@
+"""How fast does the course fine-tune on this machine, and how much do its settings buy?
+
+Trains the course's encoder on the same 1,000 training tweets twice, in one process:
+
+- **course**: dynamic padding (each batch padded to its own longest tweet), batches grouped by length,
+  one torch thread per core — the settings the lessons use (`ftlab.train`);
+- **naive**: the usual tutorial set-up — every tweet padded to 128 tokens, random order.
+
+It prints samples per second for both and their ratio, and the achieved FLOP/s against a rough estimate of
+this CPU's peak. Run:  python benchmarks/train_speed.py  [--examples 1000] [--epochs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def cpu_peak_flops(threads: int) -> tuple[float, str]:
+    """A rough fp32 peak: threads × clock × FLOPs per cycle (AVX-512: 64, AVX2 with FMA: 32, else 8)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    flags = next((line for line in info.splitlines() if line.startswith("flags")), "")
+    mhz = [float(line.split(":")[1]) for line in info.splitlines() if line.startswith("cpu MHz")]
+    clock = (max(mhz) if mhz else 2500.0) * 1e6
+    per_cycle = 64 if "avx512f" in flags else 32 if ("avx2" in flags and "fma" in flags) else 8
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                platform.processor())
+    return threads * clock * per_cycle, f"{name}, {threads} threads × {clock / 1e9:.2f} GHz × {per_cycle} FLOP/cycle"
+
+
+def run(setup: str, examples: int, epochs: float, seed: int = 42) -> dict:
+    """Train once with the `course` or `naive` set-up; return time, samples/s and tokens computed."""
+    import numpy as np
+    import torch
+    from transformers import DataCollatorWithPadding, Trainer, set_seed
+
+    from ftlab import data, models, train
+    from ftlab.config import get_profile
+
+    set_seed(seed)
+    profile = get_profile("standard")
+    frame = data.tweets_frame()
+    rows = data.sample_stratified(frame[frame["split"] == "train"], examples, seed=seed)
+    dataset = data.to_dataset_dict({"train": rows.drop(columns=["split", "raw_text"])})["train"]
+    tokenizer = models.load_tokenizer(profile.model)
+    if setup == "course":
+        encoded = data.tokenize(dataset, tokenizer, profile.max_length)
+        collator = train.make_collator(tokenizer)
+    else:
+        encoded = dataset.map(lambda b: tokenizer(b["text"], truncation=True, padding="max_length", max_length=128),
+                              batched=True)
+        collator = DataCollatorWithPadding(tokenizer)
+    encoded = encoded.select_columns(["input_ids", "attention_mask", "token_type_ids", "label"])
+    model = models.load_classifier(profile.model, device="cpu")
+    args = train.training_arguments(
+        f"/tmp/ftlab-bench-{setup}", learning_rate=1e-4, epochs=epochs, batch_size=32, seed=seed,
+        group_by_length=(setup == "course"), eval_strategy="no", logging_strategy="no", disable_tqdm=True,
+    )
+    computed_tokens = 0
+
+    class CountTokens(Trainer):
+        def training_step(self, model, inputs, *rest, **kwargs):
+            nonlocal computed_tokens
+            computed_tokens += int(inputs["input_ids"].numel())
+            return super().training_step(model, inputs, *rest, **kwargs)
+
+    trainer = CountTokens(model=model, args=args, train_dataset=encoded, data_collator=collator)
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    n_params = sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
+    flops = 6 * n_params * computed_tokens  # forward + backward of the dense layers; attention is small here
+    real_tokens = int(np.sum([len(ids) for ids in data.tokenize(dataset, tokenizer, 128)["input_ids"]])) * epochs
+    return {"setup": setup, "seconds": seconds, "samples_per_s": examples * epochs / seconds,
+            "computed_tokens": computed_tokens, "real_tokens": real_tokens, "flops_per_s": flops / seconds,
+            "threads": torch.get_num_threads()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--epochs", type=float, default=1.0)
+    args = parser.parse_args()
+
+    from ftlab.models import set_cpu_threads
+
+    threads = set_cpu_threads()
+    results = [run("naive", args.examples, args.epochs), run("course", args.examples, args.epochs)]
+    peak, peak_text = cpu_peak_flops(threads)
+    print(f"{args.examples} training tweets × {args.epochs:g} epoch(s), all-MiniLM-L6-v2, batch 32, {threads} threads")
+    print(f"{'setup':8s} {'seconds':>8s} {'samples/s':>10s} {'tokens computed':>16s} {'padding':>8s} {'GFLOP/s':>8s} {'% of peak':>9s}")
+    for r in results:
+        padding = 1 - r["real_tokens"] / r["computed_tokens"]
+        print(f"{r['setup']:8s} {r['seconds']:8.1f} {r['samples_per_s']:10.1f} {r['computed_tokens']:16,d} "
+              f"{padding:8.0%} {r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / peak:9.1%}")
+    naive, course = results
+    print(f"speed-up (course / naive): {course['samples_per_s'] / naive['samples_per_s']:.2f}x")
+    print(f"rough peak: {peak / 1e9:.0f} GFLOP/s ({peak_text})")
+
+
+if __name__ == "__main__":
+    main()
