@@ -273,12 +273,6 @@ def _accepts(function, argument: str) -> bool:
         return False
 
 
-def label_names(model) -> list[str]:
-    """The label names stored in a classification model's config, in id order."""
-    mapping = model.config.id2label
-    return [mapping[i] for i in range(len(mapping))]
-
-
 # ---------------------------------------------------------------------------------------------------
 # Batching for speed
 
