@@ -126,11 +126,13 @@ def plot_reliability(table: pd.DataFrame, ax=None, title: str = "Reliability dia
         raise ValueError(f"table lacks the columns {sorted(missing)}: pass the result of reliability_table(...)")
     ax = ax or plt.subplots(figsize=(4.6, 4.2))[1]
     width = table["bin_high"] - table["bin_low"]
-    bars = ax.bar(table["bin_low"], table["accuracy"], width=width, align="edge", color="tab:blue",
-                  edgecolor="white", alpha=0.85, label="accuracy in the bin")
-    ax.bar_label(bars, labels=[f"{n:,}" for n in table["count"]], fontsize=7, padding=2)
+    ax.bar(table["bin_low"], table["accuracy"], width=width, align="edge", color="tab:blue", edgecolor="white",
+           alpha=0.85, label="accuracy in the bin")
     ax.plot(table["confidence"], table["confidence"], "o", color="tab:red", markersize=4,
             label="mean confidence in the bin")
+    for row in table.itertuples():  # the bin's size, above both its bar and its dot
+        ax.text((row.bin_low + row.bin_high) / 2, max(row.accuracy, row.confidence) + 0.02, f"{row.count:,}",
+                ha="center", va="bottom", fontsize=7)
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
     ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="confidence (top predicted probability)", ylabel="accuracy",
            title=title)
