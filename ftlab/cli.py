@@ -1,4 +1,5 @@
-"""The `ftlab` command line: `ftlab doctor` checks that this machine can run the course offline."""
+"""The `ftlab` command line: `ftlab doctor` checks that this machine can run the course offline; `ftlab serve`
+serves a fine-tuned model over HTTP."""
 
 from __future__ import annotations
 
@@ -89,6 +90,29 @@ def _print_report(report: dict) -> None:
             print(f"  - {problem}")
 
 
+def _serve(args, parser) -> int:
+    from ftlab import serve
+
+    for name in ("max_batch", "max_chars"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be between 1 and 65535, not {args.port}")
+    try:
+        serve.check_model_folder(args.model_dir)
+    except serve.ModelFolderError as err:
+        print(f"ftlab serve: {err}", file=sys.stderr)
+        return 2
+    try:
+        serve.serve(args.model_dir, host=args.host, port=args.port, int8=args.int8,
+                    max_batch=args.max_batch or serve.MAX_BATCH, max_chars=args.max_chars or serve.MAX_CHARS,
+                    log_level=args.log_level)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ftlab` console script."""
     parser = argparse.ArgumentParser(prog="ftlab", description="The ftlab course's command line.")
@@ -97,7 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     doctor = commands.add_parser("doctor", help="check that this machine can run the course offline")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.add_argument("--no-model", action="store_true", help="skip loading the model (faster)")
+    serve = commands.add_parser("serve", help="serve a fine-tuned model folder over HTTP (POST /predict)")
+    serve.add_argument("model_dir", help="a folder written by save_pretrained: config.json, *.safetensors, tokenizer")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--int8", action="store_true", help="quantize the Linear layers to 8-bit integers (CPU)")
+    serve.add_argument("--max-batch", type=int, default=None, help="texts per request (default 64)")
+    serve.add_argument("--max-chars", type=int, default=None, help="characters per text (default 2000)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args, parser)
     if args.command == "doctor":
         report = doctor_report(load_model=not args.no_model)
         if args.json:

@@ -49,7 +49,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
         n_train=400,
-        n_eval=300,
+        n_eval=200,
         epochs=2,
         max_length=64,
         batch_size=16,

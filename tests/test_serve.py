@@ -1,0 +1,311 @@
+"""The HTTP service (`ftlab serve`), its model card, and saving that survives an interruption."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from ftlab import card, cli, config, serve, train
+from ftlab.models import load_tokenizer
+
+LABELS = list(config.LABELS)
+
+
+def small_classifier(seed: int):
+    """A small BERT classifier with the course's labels and the real tokenizer's vocabulary (fast to run)."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32, num_labels=3, id2label=dict(enumerate(LABELS)),
+                     label2id={label: i for i, label in enumerate(LABELS)})
+    return BertForSequenceClassification(cfg).eval()
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer("minilm")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tokenizer):
+    folder = tmp_path_factory.mktemp("served") / "model"
+    info = {"base_model": "minilm", "recipe": {"profile": config.get_profile("quick").as_dict(), "seed": 42},
+            "validation": {"eval_accuracy": 0.5, "eval_macro_f1": 0.4}}
+    train.save_atomically(small_classifier(0), tokenizer, folder,
+                          extra_files={serve.RUN_INFO: json.dumps(info)})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client(model_dir):
+    with TestClient(serve.create_app(model_dir, max_batch=8, max_chars=200)) as test_client:
+        yield test_client
+
+
+def direct_probabilities(model_dir, texts):
+    """The model's probabilities computed without the service, for comparison."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    out = []
+    with torch.inference_mode():
+        for text in texts:  # one at a time: no padding at all
+            logits = model(**tok(text, return_tensors="pt", truncation=True, max_length=128)).logits
+            out.append(torch.softmax(logits, -1)[0].numpy())
+    return np.array(out)
+
+
+TEXTS = ["the flight was delayed three hours and nobody told us", "great service, thank you!",
+         "just landed", "@user my bag is lost again", "Coachella line-up is out"]
+
+
+# --- the model folder -------------------------------------------------------------------------------------
+
+
+def test_check_model_folder_explains_what_is_wrong(tmp_path, model_dir):
+    assert serve.check_model_folder(model_dir) == model_dir
+    with pytest.raises(serve.ModelFolderError, match="does not exist"):
+        serve.check_model_folder(tmp_path / "missing")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(serve.ModelFolderError, match="is a file"):
+        serve.check_model_folder(tmp_path / "file.txt")
+    with pytest.raises(serve.ModelFolderError, match="no config.json"):
+        serve.check_model_folder(tmp_path)
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    (pickled / "config.json").write_text("{}")
+    (pickled / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(serve.ModelFolderError, match="pickled weights.*does\\s+not load pickles"):
+        serve.check_model_folder(pickled)
+    no_tokenizer = tmp_path / "no_tokenizer"
+    no_tokenizer.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (no_tokenizer / name).write_bytes((model_dir / name).read_bytes())
+    with pytest.raises(serve.ModelFolderError, match="no tokenizer"):
+        serve.check_model_folder(no_tokenizer)
+
+
+# --- predictions ------------------------------------------------------------------------------------------
+
+
+def test_health_and_model_description(client):
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok", "labels": LABELS}
+    info = client.get("/model").json()
+    assert info["labels"] == LABELS and info["base_model"] == "minilm"
+    assert info["metrics"]["validation"]["eval_macro_f1"] == 0.4
+    assert info["max_batch"] == 8 and info["max_chars"] == 200 and info["int8"] is False
+
+
+def test_one_text_gets_the_models_own_prediction(client, model_dir):
+    expected = direct_probabilities(model_dir, TEXTS)
+    for text, probs in zip(TEXTS, expected):
+        answer = client.post("/predict", json={"text": text})
+        assert answer.status_code == 200
+        body = answer.json()
+        assert list(body["probabilities"]) == LABELS
+        assert np.allclose([body["probabilities"][label] for label in LABELS], probs, atol=1e-5)
+        assert body["label"] == LABELS[int(probs.argmax())]
+        assert body["score"] == pytest.approx(float(probs.max()), abs=1e-5)
+
+
+def test_a_batch_answers_each_text_as_if_alone(client, model_dir):
+    expected = direct_probabilities(model_dir, TEXTS)
+    answer = client.post("/predict", json={"texts": TEXTS})
+    assert answer.status_code == 200
+    predictions = answer.json()["predictions"]
+    assert len(predictions) == len(TEXTS)
+    got = np.array([[p["probabilities"][label] for label in LABELS] for p in predictions])
+    assert np.allclose(got, expected, atol=1e-5), "padding a batch must not change a text's prediction"
+
+
+BAD_REQUESTS = [
+    ("not json at all", 400, "not valid JSON"),
+    ('{"text": "unterminated', 400, "not valid JSON"),
+    ("", 400, "body is empty"),
+    ('["a list"]', 422, "must be a JSON object"),
+    ("{}", 422, "exactly one of the fields"),
+    ('{"text": "a", "texts": ["b"]}', 422, "exactly one of the fields"),
+    ('{"text": "a", "lang": "en"}', 422, "unknown field"),
+    ('{"text": ""}', 422, "is empty"),
+    ('{"text": "   "}', 422, "is empty"),
+    ('{"text": 42}', 422, "must be a string, not int"),
+    ('{"text": null}', 422, "must be a string, not NoneType"),
+    ('{"texts": "one string"}', 422, "must be a list of strings"),
+    ('{"texts": []}', 422, "empty list"),
+    ('{"texts": ["fine", 7]}', 422, "texts\\[1\\] must be a string"),
+    (json.dumps({"texts": ["x"] * 9}), 413, "9 texts, over the limit of 8"),
+    (json.dumps({"text": "y" * 201}), 413, "201 characters, over the limit of 200"),
+]
+
+
+@pytest.mark.parametrize("body, status, message", BAD_REQUESTS)
+def test_bad_input_gets_a_4xx_that_says_what_is_wrong(client, body, status, message):
+    answer = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == status
+    assert "error" in answer.json()
+    assert re.search(message, answer.json()["error"]), answer.json()["error"]
+
+
+def test_an_oversized_body_is_refused_before_parsing(client):
+    answer = client.post("/predict", content=b"x" * 100_000, headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "bytes, over the limit" in answer.json()["error"]
+
+
+def test_concurrent_requests_are_batched_together(model_dir):
+    app = serve.create_app(model_dir, max_batch=64, max_wait_ms=50)
+
+    async def many():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as session:
+            answers = await asyncio.gather(*[session.post("/predict", json={"text": t}) for t in TEXTS * 4])
+        await app.state.batcher.stop()
+        return answers
+
+    answers = asyncio.run(many())
+    assert all(a.status_code == 200 for a in answers)
+    assert [a.json()["label"] for a in answers[:5]] == [a.json()["label"] for a in answers[5:10]]
+    assert app.state.batcher.batches_run < len(answers), "20 simultaneous requests should share batches"
+
+
+def test_int8_variant_is_smaller_and_agrees_mostly(model_dir):
+    full = serve.Classifier(model_dir)
+    small = serve.Classifier(model_dir, int8=True)
+    assert small.int8 and small.describe()["int8"]
+    assert serve.model_size_mb(small.model) < serve.model_size_mb(full.model)
+    p_full, p_small = full.predict_proba(TEXTS), small.predict_proba(TEXTS)
+    assert np.allclose(p_small.sum(1), 1, atol=1e-5)
+    assert np.abs(p_full - p_small).max() < 0.05
+
+
+# --- a real server on localhost ----------------------------------------------------------------------------
+
+
+def test_real_server_answers_500_requests_from_8_clients_without_errors(model_dir):
+    texts = [f"{TEXTS[i % len(TEXTS)]} #{i}" for i in range(500)]
+    with serve.BackgroundServer(model_dir) as server:
+        assert server.running
+
+        def ask(text):
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                return http.post("/predict", json={"text": text})
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(ask, texts))
+        errors = [a.status_code for a in answers if a.status_code != 200]
+        assert not errors, f"{len(errors)} of 500 requests failed: {errors[:5]}"
+        assert all(a.json()["label"] in LABELS for a in answers)
+        process = server.process
+    assert process.poll() is not None, "the server process must be gone after stop()"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{server.url}/health", timeout=2)
+
+
+def test_background_server_reports_a_bad_folder_at_once(tmp_path):
+    with pytest.raises(serve.ModelFolderError, match="does not exist"):
+        serve.BackgroundServer(tmp_path / "nothing")
+
+
+def test_cli_serve_refuses_a_bad_folder_with_a_message(tmp_path, capsys):
+    assert cli.main(["serve", str(tmp_path / "nothing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["serve", str(tmp_path), "--port", "70000"])
+    with pytest.raises(SystemExit):
+        cli.main(["serve", str(tmp_path), "--max-batch", "0"])
+
+
+# --- the model card ---------------------------------------------------------------------------------------
+
+
+def test_model_card_records_the_run_and_the_test_scores(tmp_path, model_dir):
+    folder = tmp_path / "carded"
+    folder.mkdir()
+    (folder / serve.RUN_INFO).write_text((model_dir / serve.RUN_INFO).read_text())
+    path = card.write_model_card(folder, test_scores={"accuracy": 0.61, "macro_f1": 0.55}, test_size=200,
+                                 per_label_f1={"negative": 0.7, "neutral": 0.5, "positive": 0.45},
+                                 training_topics={"airline": 300, "apple": 100})
+    text = path.read_text()
+    assert text.startswith("---\n") and "base_model: sentence-transformers/all-MiniLM-L6-v2" in text
+    assert "license: apache-2.0" in text and "pipeline_tag: text-classification" in text
+    assert "| test (200 tweets) | 0.610 | 0.550 |" in text
+    assert "| validation | 0.500 | 0.400 |" in text
+    assert "airline 75%, apple 25%" in text and "## Limitations" in text and "## Intended use" in text
+    info = json.loads((folder / serve.RUN_INFO).read_text())
+    assert info["test"] == {"accuracy": 0.61, "macro_f1": 0.55} and info["test_size"] == 200
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", serve.RUN_INFO], "no temporary file left"
+
+
+def test_model_card_needs_a_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="save the model first"):
+        card.write_model_card(tmp_path / "missing", test_scores={"accuracy": 1.0})
+
+
+# --- saving survives an interruption ----------------------------------------------------------------------
+
+KILL_DURING_SAVE = textwrap.dedent("""
+    import os, signal, sys
+    from ftlab import train
+    from ftlab.models import load_tokenizer
+    sys.path.insert(0, {tests!r})
+    from test_serve import small_classifier
+
+    class DiesWhileSaving:
+        def __init__(self, tokenizer):
+            self.tokenizer = tokenizer
+        def save_pretrained(self, folder):
+            self.tokenizer.save_pretrained(folder)   # half the files are written ...
+            os.kill(os.getpid(), signal.SIGKILL)     # ... and the process dies, like a power cut
+
+    train.save_atomically(small_classifier(1), DiesWhileSaving(load_tokenizer("minilm")), {target!r})
+""")
+
+
+def test_a_save_killed_half_way_leaves_the_previous_model_loadable(tmp_path, tokenizer):
+    target = tmp_path / "model"
+    train.save_atomically(small_classifier(0), tokenizer, target)
+    before = serve.Classifier(target).predict_proba(TEXTS)
+
+    script = KILL_DURING_SAVE.format(tests=str(Path(__file__).parent), target=str(target))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == -9, result.stderr[-2000:]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "model"]
+    assert leftovers and all(name.startswith(".model.saving-") for name in leftovers), leftovers
+
+    after = serve.Classifier(target).predict_proba(TEXTS)
+    assert np.array_equal(before, after), "the folder must still hold the previous, complete model"
+
+
+def test_a_failed_rename_puts_the_previous_model_back(tmp_path, tokenizer, monkeypatch):
+    target = tmp_path / "model"
+    train.save_atomically(small_classifier(0), tokenizer, target)
+    before = serve.Classifier(target).predict_proba(TEXTS)
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if ".saving-" in str(src):
+            raise OSError("rename failed")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(train.os, "replace", replace)
+    with pytest.raises(OSError, match="rename failed"):
+        train.save_atomically(small_classifier(1), tokenizer, target)
+    monkeypatch.undo()
+    assert np.array_equal(serve.Classifier(target).predict_proba(TEXTS), before)
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
