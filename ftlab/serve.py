@@ -13,6 +13,7 @@ collected into one batch (micro-batching), which serves many concurrent clients 
 """
 
 import asyncio
+import atexit
 import copy
 import io
 import json
@@ -376,6 +377,7 @@ class BackgroundServer:
                    "--port", str(self.port), "--log-level", "warning", *(["--int8"] if int8 else []), *extra_args]
         self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # the server's output; closed in stop()
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, text=True)
+        atexit.register(self.stop)  # a notebook kernel that exits takes its server with it
         deadline = time.monotonic() + startup_timeout
         while True:
             if self.process.poll() is not None:
@@ -415,6 +417,7 @@ class BackgroundServer:
                 self.process.wait()
         if not self._log.closed:
             self._log.close()
+        atexit.unregister(self.stop)
         return self.process.returncode
 
     def __enter__(self) -> "BackgroundServer":
