@@ -296,7 +296,7 @@ def load_tweets(profile: Profile | str | None = None, min_confidence: float | No
 
     The splits are fixed (same seed, same rows on every machine). The profile decides how many rows of
     each are sampled (stratified by label): `n_train` from train, `n_eval` from validation and from test.
-    `full=True` returns the whole splits. `min_confidence` keeps only training rows whose annotators agreed
+    `full=True` returns the whole splits. Rows come in a shuffled order (fixed by `seed`). `min_confidence` keeps only training rows whose annotators agreed
     at least that much (validation and test are never filtered, so scores stay comparable).
     """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
@@ -311,6 +311,8 @@ def load_tweets(profile: Profile | str | None = None, min_confidence: float | No
         parts["train"] = sample_stratified(parts["train"], profile.n_train, seed=seed)
         for name in ("validation", "test"):
             parts[name] = sample_stratified(parts[name], profile.n_eval, seed=seed)
+    # The file is ordered by source and label; shuffled rows make `split[:n]` a fair sample of the split.
+    parts = {name: part.sample(frac=1.0, random_state=seed) for name, part in parts.items()}
     return to_dataset_dict(parts)
 
 

@@ -365,3 +365,13 @@ def test_splits_are_identical_when_loaded_twice(real_tweets):
     for name in SPLIT_FRACTIONS:
         assert real_tweets["quick"][name]["row"] == real_tweets["quick again"][name]["row"]
         assert real_tweets["quick"][name]["text"] == real_tweets["quick again"][name]["text"]
+
+
+def test_splits_come_shuffled_so_that_a_head_is_a_fair_sample():
+    tweets = data.load_tweets("standard")
+    for name, split in tweets.items():
+        head = split.select(range(100))
+        assert len(set(head["label"])) == 3, f"the first 100 {name} tweets should hold all three labels"
+        assert len(set(head["topic"])) >= 4, f"the first 100 {name} tweets should mix the topics"
+    again = data.load_tweets("standard")
+    assert tweets["train"]["text"][:20] == again["train"]["text"][:20], "the order must be the same every time"
