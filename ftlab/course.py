@@ -52,6 +52,26 @@ def time_estimate(notebook: str, profile: str) -> str:
     return f"{notebook} took {seconds / 60:.1f} min under the {profile!r} profile on {times['machine']}."
 
 
+def times_table(profiles: tuple[str, ...] = ("quick", "standard")) -> str:
+    """The measured times as a Markdown table (minutes per notebook and profile), as the README shows it."""
+    seconds = lesson_times()["seconds"]
+    rows = ["| notebook | " + " | ".join(f"{p} (min)" for p in profiles) + " |",
+            "|---|" + "---|" * len(profiles)]
+    totals = dict.fromkeys(profiles, 0.0)
+    untimed = dict.fromkeys(profiles, False)
+    for name in sorted(seconds):
+        cells = []
+        for profile in profiles:
+            value = seconds[name].get(profile)
+            cells.append("–" if value is None else f"{value / 60:.1f}")
+            totals[profile] += value or 0.0
+            untimed[profile] |= value is None
+        rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    rows.append("| all notebooks | " + " | ".join(
+        f"{totals[p] / 60:.1f}" + (" + the untimed ones" if untimed[p] else "") for p in profiles) + " |")
+    return "\n".join(rows)
+
+
 def start_lesson(notebook: str, profile: str | None = None, seed: int = SEED) -> Profile:
     """Print versions, device, profile and time estimate; fix the random seeds; return the profile."""
     import torch

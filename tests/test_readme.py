@@ -20,3 +20,24 @@ def test_profile_table_matches_the_config():
         expected = [_count(p.n_train), _count(p.n_eval), str(p.epochs), str(p.batch_size),
                     f"{p.learning_rate:.0e}".replace("e-0", "e-"), str(p.max_length)]
         assert cells == expected, f"README row for {name}: {cells}, config says {expected}"
+
+
+def test_time_table_is_the_measured_one():
+    from ftlab.course import times_table
+
+    assert times_table() in README, ("the README's table of lesson times differs from ftlab/lesson_times.json: "
+                                     "paste the output of  python -c 'from ftlab.course import times_table; "
+                                     "print(times_table())'")
+
+
+def test_every_lesson_is_in_the_readme_and_has_its_notebooks():
+    from ftlab.course import LESSONS
+
+    root = Path(__file__).resolve().parents[1]
+    for name in LESSONS:
+        number = name[:2]
+        assert re.search(rf"^\| {number} \| `{name}` \|", README, re.MULTILINE), f"README lists no lesson {name}"
+        assert (root / "lessons" / f"{name}.ipynb").is_file()
+        if number != "00":
+            assert (root / "solutions" / f"{name}.ipynb").is_file()
+            assert (root / "exercises" / f"{name}.ipynb").is_file()
