@@ -17,7 +17,6 @@ import atexit
 import copy
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
