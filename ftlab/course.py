@@ -16,6 +16,7 @@ LESSONS: dict[str, str] = {
     "03_fine_tuning": "Fine-tuning: the Trainer and a plain PyTorch loop, live curves, what the weights did",
     "04_evaluation": "Evaluation: metrics, errors, calibration, baselines, a search on the validation split",
     "05_deployment": "Deployment: a safe model folder, a model card, an HTTP service, latency, an int8 variant",
+    "06_pitfalls": "Pitfalls: seed variance, data efficiency, overfitting, learning rate, label noise, topics, forgetting",
 }
 
 # Written by scripts/time_lessons.py: seconds per notebook and profile, measured on one machine.

@@ -50,8 +50,12 @@ def load_encoder(name: str = "minilm", device: str | None = None):
     return model.to(device or pick_device()).eval()
 
 
-def load_classifier(name: str = "minilm", labels: Sequence[str] = LABELS, device: str | None = None):
-    """The pretrained encoder `name` with a new, randomly initialised classification head for `labels`."""
+def load_classifier(name: str = "minilm", labels: Sequence[str] = LABELS, device: str | None = None,
+                    **config_overrides):
+    """The pretrained encoder `name` with a new, randomly initialised classification head for `labels`.
+
+    `config_overrides` change the model's configuration, e.g. ``hidden_dropout_prob=0.3``.
+    """
     from transformers import AutoModelForSequenceClassification
 
     labels = list(labels)
@@ -60,6 +64,7 @@ def load_classifier(name: str = "minilm", labels: Sequence[str] = LABELS, device
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
+        **config_overrides,
     )
     return model.to(device or pick_device())
 
