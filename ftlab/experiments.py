@@ -89,7 +89,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
     from tqdm.auto import tqdm
     from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup, set_seed
 
-    from ftlab.models import load_classifier, pick_device
+    from ftlab.models import load_classifier
     from ftlab.train import length_grouped_batches, make_collator, model_inputs
 
     if len(train) == 0:
@@ -106,7 +106,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
         if from_scratch:
             set_seed(seed)
             model = AutoModelForSequenceClassification.from_config(model.config).to(model.device)
-    device = next(model.parameters()).device if model is not None else pick_device()
+    device = next(model.parameters()).device
     inputs = model_inputs(train)
     lengths = [len(ids) for ids in inputs["input_ids"]]
     collate = make_collator(tokenizer)
