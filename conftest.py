@@ -14,6 +14,15 @@ os.environ.setdefault("FTLAB_LIVE_PLOT", "0")  # print training progress as text
 os.environ.setdefault("FTLAB_RUNS_DIR", tempfile.mkdtemp(prefix="ftlab-test-runs-"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """The solved exercise notebooks belong to the slow group (`python -m pytest -m slow`), with the multi-process tests."""
+    import pytest
+
+    for item in items:
+        if "solutions" in item.path.parts:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Remove the session's folder of trained models (it holds one model per profile, about 90 MB each)."""
     import shutil

@@ -1,5 +1,6 @@
-"""The `ftlab` command line: `ftlab doctor` checks that this machine can run the course offline; `ftlab serve`
-serves a fine-tuned model over HTTP."""
+"""The `ftlab` command line: `ftlab doctor` checks that this machine can run the course offline; `ftlab train`
+fine-tunes from a config file (resumable, on one or several processes); `ftlab serve` serves a fine-tuned model
+over HTTP."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from ftlab import __version__
 from ftlab.assets import ASSETS, check_asset, hub_offline
@@ -113,6 +115,27 @@ def _serve(args, parser) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from ftlab import job
+
+    try:
+        config = job.load_config(args.config, args.set)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"ftlab train: {err}", file=sys.stderr)
+        return 2
+    record = job.run(config, resume=not args.restart, stop_after_steps=args.stop_after_steps)
+    if not record["main_process"]:
+        return 0
+    if "stopped_at_step" in record:
+        print(f"stopped after step {record['stopped_at_step']}; resume with the same command "
+              f"(checkpoint {record['checkpoint']})")
+    else:
+        print(f"done: {record['steps']} steps in {record['seconds']:.0f} s on {record['processes']} process(es); "
+              f"validation macro-F1 {record['validation']['macro_f1']:.3f}, test macro-F1 "
+              f"{record['test']['macro_f1']:.3f}; model in {Path(config.output_dir) / 'model'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ftlab` console script."""
     parser = argparse.ArgumentParser(prog="ftlab", description="The ftlab course's command line.")
@@ -121,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     doctor = commands.add_parser("doctor", help="check that this machine can run the course offline")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.add_argument("--no-model", action="store_true", help="skip loading the model (faster)")
+    train = commands.add_parser("train", help="fine-tune from a YAML config; resumes from the last checkpoint")
+    train.add_argument("--config", help="a YAML file of settings (see configs/); without it, the defaults")
+    train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="override one setting, e.g. --set epochs=3 (repeatable)")
+    train.add_argument("--restart", action="store_true", help="ignore existing checkpoints and start afresh")
+    train.add_argument("--stop-after-steps", type=int, default=None, metavar="N",
+                       help="stop after N optimizer steps with a checkpoint (to try resuming)")
     serve = commands.add_parser("serve", help="serve a fine-tuned model folder over HTTP (POST /predict)")
     serve.add_argument("model_dir", help="a folder written by save_pretrained: config.json, *.safetensors, tokenizer")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
@@ -132,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args, parser)
+    if args.command == "train":
+        return _train(args)
     if args.command == "doctor":
         report = doctor_report(load_model=not args.no_model)
         if args.json:

@@ -1,0 +1,312 @@
+"""`ftlab train`: the fine-tuning of lessons 03 and 08 as a script, driven by a YAML config.
+
+It writes a checkpoint every `checkpoint_every` optimizer steps, atomically (a half-written checkpoint never
+replaces a good one), resumes an interrupted run from its last checkpoint, and runs unchanged on several
+processes with `accelerate launch` or `torchrun` (gloo on CPUs, NCCL on GPUs): the global batch is split
+between the processes, so 1 and N processes see the same batches in the same order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftlab.config import LABELS, SEED, WARMUP, WEIGHT_DECAY
+
+METHODS = ("full", "head", "lower_frozen", "lora")
+CHECKPOINTS = "checkpoints"
+PROGRESS = "progress.json"
+
+
+@dataclass
+class JobConfig:
+    """Every setting of a training job; a YAML config file sets some of them, `--set key=value` others."""
+
+    model: str = "minilm"  # a course asset name, a hub name or a model folder
+    data: str = "tweets"  # the course's tweets, or a CSV/JSONL file with a text and a label column
+    text_column: str = "text"
+    label_column: str = "label"
+    n_train: int | None = 400  # training examples sampled (None: all)
+    n_eval: int | None = 200  # validation and test examples sampled (None: all)
+    max_length: int = 64
+    method: str = "full"  # full | head | lower_frozen | lora
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_targets: list[str] = field(default_factory=lambda: ["query", "value"])
+    epochs: int = 2
+    batch_size: int = 16  # the global batch: split between the processes
+    gradient_accumulation: int = 1
+    learning_rate: float = 2e-4
+    weight_decay: float = WEIGHT_DECAY
+    warmup: float = WARMUP
+    seed: int = SEED
+    checkpoint_every: int = 10  # optimizer steps
+    keep_checkpoints: int = 2
+    output_dir: str = "runs/train"
+
+    def check(self) -> None:
+        """Raise ValueError naming every setting that cannot work."""
+        problems = []
+        for name in ("epochs", "batch_size", "gradient_accumulation", "checkpoint_every", "keep_checkpoints",
+                     "max_length", "lora_r"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                problems.append(f"{name} must be a whole number ≥ 1 (got {getattr(self, name)!r})")
+        for name in ("n_train", "n_eval"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                problems.append(f"{name} must be a whole number ≥ 1 or null for all (got {value!r})")
+        if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
+            problems.append(f"learning_rate must be a number above 0 (got {self.learning_rate!r})")
+        if not 0 <= self.warmup < 1:
+            problems.append(f"warmup is a share of the steps, between 0 and 1 (got {self.warmup!r})")
+        if self.method not in METHODS:
+            problems.append(f"method must be one of {', '.join(METHODS)} (got {self.method!r})")
+        if problems:
+            raise ValueError("the training config has problems:\n  - " + "\n  - ".join(problems))
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> JobConfig:
+    """A JobConfig from a YAML file (optional) and `key=value` overrides (values are read as YAML)."""
+    import yaml
+
+    known = {f.name for f in dataclasses.fields(JobConfig)}
+    settings: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no config file at {path}: the course's configs are in configs/")
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path} should hold settings as `name: value` lines, not a {type(loaded).__name__}")
+        settings.update(loaded)
+    for item in overrides or []:
+        if "=" not in item:
+            raise ValueError(f"an override is written name=value (e.g. epochs=3), got {item!r}")
+        name, value = item.split("=", 1)
+        settings[name.strip()] = yaml.safe_load(value)
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown}; the settings are {sorted(known)}")
+    config = JobConfig(**settings)
+    if isinstance(config.learning_rate, str):  # YAML reads 2e-4 (no dot) as a string
+        try:
+            config.learning_rate = float(config.learning_rate)
+        except ValueError:
+            pass
+    config.check()
+    return config
+
+
+def load_data(config: JobConfig, tokenizer):
+    """Tokenized train/validation/test splits of the configured data, sampled as the config says."""
+    from ftlab import data
+    from ftlab.config import get_profile
+
+    if config.data == "tweets":
+        profile = dataclasses.replace(get_profile("quick"), n_train=config.n_train, n_eval=config.n_eval,
+                                      max_length=config.max_length)
+        splits = data.load_tweets(profile)
+    else:
+        splits = data.load_text_file(config.data, config.text_column, config.label_column, seed=config.seed)
+        sizes = {"train": config.n_train, "validation": config.n_eval, "test": config.n_eval}
+        splits = type(splits)({name: part.select(range(min(len(part), sizes[name] or len(part))))
+                               for name, part in splits.items()})
+    return data.tokenize(splits, tokenizer, config.max_length)
+
+
+def build_model(config: JobConfig, labels: tuple[str, ...] = LABELS):
+    """The classifier with the configured method: all weights, the head only, the upper layers, or LoRA."""
+    from ftlab.models import load_classifier
+
+    model = load_classifier(config.model, labels=labels, device="cpu")
+    if config.method == "lora":
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
+                          target_modules=list(config.lora_targets), lora_dropout=0.0)
+        return get_peft_model(model, lora)
+    if config.method in {"head", "lower_frozen"}:
+        body = model.base_model
+        layers = body.encoder.layer
+        frozen = [body.embeddings] + (list(layers) if config.method == "head" else list(layers[: len(layers) // 2]))
+        for module in frozen:
+            for parameter in module.parameters():
+                parameter.requires_grad_(False)
+        if config.method == "head" and getattr(body, "pooler", None) is not None:
+            for parameter in body.pooler.parameters():
+                parameter.requires_grad_(False)
+    return model
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint in `output_dir` (one with its progress file), or None."""
+    folder = Path(output_dir) / CHECKPOINTS
+    if not folder.is_dir():
+        return None
+    done = [p for p in folder.glob("step-*") if (p / PROGRESS).is_file()]
+    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def _save_checkpoint(accelerator, output_dir: Path, progress: dict, keep: int) -> Path:
+    """Write the training state to a temporary folder, then rename it into place (atomic on one file system)."""
+    folder = output_dir / CHECKPOINTS
+    final = folder / f"step-{progress['step']:07d}"
+    temporary = folder / f".incomplete-step-{progress['step']:07d}"
+    if accelerator.is_main_process:
+        shutil.rmtree(temporary, ignore_errors=True)
+        temporary.mkdir(parents=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(temporary), safe_serialization=True)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (temporary / PROGRESS).write_text(json.dumps(progress, indent=1), encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(temporary, final)
+        for old in sorted(folder.glob("step-*"), key=lambda p: p.name)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def _evaluate(accelerator, model, loader) -> dict[str, float]:
+    """Loss, accuracy and macro-F1 over a prepared loader, gathered from every process."""
+    import numpy as np
+    import torch
+
+    from ftlab.evaluate import scores
+
+    model.eval()
+    predictions, labels, losses = [], [], []
+    with torch.inference_mode():
+        for batch in loader:
+            out = model(**batch)
+            logits, gold = accelerator.gather_for_metrics((out.logits, batch["labels"]))
+            losses.append(torch.nn.functional.cross_entropy(logits.float(), gold, reduction="sum").item())
+            predictions.append(logits.argmax(-1).cpu().numpy())
+            labels.append(gold.cpu().numpy())
+    model.train()
+    y_pred, y_true = np.concatenate(predictions), np.concatenate(labels)
+    return {"loss": float(np.sum(losses) / len(y_true)), **scores(y_true, y_pred)}
+
+
+def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = None, progress: bool = True) -> dict:
+    """Train as `config` says; resume from the last checkpoint in output_dir if there is one (and `resume`).
+
+    Returns the final record (settings, steps, seconds, validation and test scores), also written to
+    output_dir/metrics.json; the model is saved to output_dir/model. `stop_after_steps` ends the run early
+    (after that many optimizer steps, with a checkpoint), as an interruption would.
+    """
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup, set_seed
+
+    from ftlab.experiments import _optimizer
+    from ftlab.models import load_tokenizer
+    from ftlab.train import make_collator, model_inputs, save_atomically
+
+    config.check()
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(),
+                              gradient_accumulation_steps=config.gradient_accumulation,
+                              dataloader_config=DataLoaderConfiguration(split_batches=True,
+                                                                        use_seedable_sampler=True,
+                                                                        data_seed=config.seed))
+    if config.batch_size % accelerator.num_processes:
+        raise ValueError(f"batch_size {config.batch_size} is the global batch and must divide evenly between "
+                         f"{accelerator.num_processes} processes")
+    output_dir = Path(config.output_dir)
+    set_seed(config.seed)
+    tokenizer = load_tokenizer(config.model)
+    encoded = load_data(config, tokenizer)
+    model = build_model(config, labels=tuple(encoded["train"].features["label"].names))
+    collate = make_collator(tokenizer)
+    # Each loader draws from its own generator, never from the global one that dropout uses: a resumed run then
+    # sees the same dropout masks as an uninterrupted one.
+    loaders = {name: torch.utils.data.DataLoader(model_inputs(encoded[name]), batch_size=config.batch_size,
+                                                 shuffle=(name == "train"), collate_fn=collate,
+                                                 generator=torch.Generator().manual_seed(config.seed))
+               for name in ("train", "validation", "test")}
+    optimizer = _optimizer(model, config.learning_rate, config.weight_decay)
+    batches_per_epoch = len(loaders["train"])
+    steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation)
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup * total_steps), total_steps)
+    model, optimizer, train_loader, validation_loader, test_loader, scheduler = accelerator.prepare(
+        model, optimizer, loaders["train"], loaders["validation"], loaders["test"], scheduler)
+
+    state = {"step": 0, "epoch": 0, "batches_done": 0, "seconds": 0.0, "losses": []}
+    checkpoint = latest_checkpoint(output_dir) if resume else None
+    if checkpoint is not None:
+        accelerator.load_state(str(checkpoint))
+        state = json.loads((checkpoint / PROGRESS).read_text(encoding="utf-8"))
+        accelerator.print(f"resuming from {checkpoint} (step {state['step']} of {total_steps})")
+    elif accelerator.is_main_process and (output_dir / CHECKPOINTS).exists():
+        shutil.rmtree(output_dir / CHECKPOINTS)
+    accelerator.wait_for_everyone()
+
+    start = time.perf_counter() - state["seconds"]
+    bar = tqdm(total=total_steps, initial=state["step"], desc="training", disable=not (progress and
+                                                                                     accelerator.is_main_process))
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    stopped = False
+    for epoch in range(state["epoch"], config.epochs):
+        train_loader.set_epoch(epoch)
+        batches = train_loader
+        if state["batches_done"]:
+            batches = accelerator.skip_first_batches(train_loader, state["batches_done"])
+        for batch in batches:
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(trainable, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            state["batches_done"] += 1
+            state["losses"].append(accelerator.gather(loss.detach()).mean().item())
+            if accelerator.sync_gradients:
+                state["step"] += 1
+                bar.update(1)
+                if state["step"] % config.checkpoint_every == 0 or state["step"] == stop_after_steps:
+                    state["seconds"] = time.perf_counter() - start
+                    _save_checkpoint(accelerator, output_dir, state, config.keep_checkpoints)
+                if state["step"] == stop_after_steps:
+                    stopped = True
+                    break
+        if stopped:
+            break
+        state["epoch"], state["batches_done"] = epoch + 1, 0
+    bar.close()
+    if stopped:
+        return {"stopped_at_step": state["step"], "checkpoint": str(latest_checkpoint(output_dir)),
+                "main_process": accelerator.is_main_process}
+
+    record = {"recipe": dataclasses.asdict(config), "base_model": config.model,
+              "processes": accelerator.num_processes,
+              "main_process": accelerator.is_main_process,
+              "steps": state["step"], "seconds": round(time.perf_counter() - start, 1),
+              "train_losses": [round(x, 6) for x in state["losses"]],
+              "train_loss_last_epoch": float(sum(state["losses"][-batches_per_epoch:]) /
+                                             max(1, len(state["losses"][-batches_per_epoch:]))),
+              "validation": _evaluate(accelerator, model, validation_loader),
+              "test": _evaluate(accelerator, model, test_loader)}
+    if accelerator.is_main_process:
+        final = accelerator.unwrap_model(model)
+        if config.method == "lora":
+            final = final.merge_and_unload()
+        save_atomically(final, tokenizer, output_dir / "model",
+                        extra_files={"ftlab_run.json": json.dumps(record, indent=1)})
+        (output_dir / "metrics.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    accelerator.wait_for_everyone()
+    return record
