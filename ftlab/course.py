@@ -17,6 +17,7 @@ LESSONS: dict[str, str] = {
     "04_evaluation": "Evaluation: metrics, errors, calibration, baselines, a search on the validation split",
     "05_deployment": "Deployment: a safe model folder, a model card, an HTTP service, latency, an int8 variant",
     "06_pitfalls": "Pitfalls: seed variance, data efficiency, overfitting, learning rate, label noise, topics, forgetting",
+    "07_generative": "A generative model: a tiny GPT-2 fine-tuned to translate a phrasebook, masking, decoding, forgetting",
 }
 
 # Written by scripts/time_lessons.py: seconds per notebook and profile, measured on one machine.

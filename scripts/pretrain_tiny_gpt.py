@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     log["held_out_perplexity"].append(first), log["seconds"].append(0.0)
     start = time.perf_counter()
     losses = []
-    every = max(budget_steps // 20, 1)
+    every = max(budget_steps // 10, 1)
     for step in range(1, budget_steps + 1):
         x = batch()
         loss = model(input_ids=x, labels=x).loss
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     by_source = {"austen": perplexity(model, encode(tokenizer, austen_held), args.block),
                  "bible": perplexity(model, encode(tokenizer, bible_held), args.block)}
     print(f"held-out perplexity by source: {by_source}", flush=True)
-    recipe = {k: v for k, v in vars(args).items() if k not in {"out", "deb"}}
+    recipe = {k: v for k, v in vars(args).items() if k not in {"out", "austen_deb", "bible_deb"}}
     recipe.update(parameters=parameters, steps=budget_steps, tokens_per_step=tokens_per_step,
                   training_tokens=int(len(train_ids)), held_out_tokens=int(len(held_ids)), held_out_share=HELD_OUT,
                   tokens_by_source=sizes, novels=list(NOVELS), bible_books=len(books), deb_sha256=deb_sha,

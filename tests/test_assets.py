@@ -30,6 +30,24 @@ def test_every_asset_passes_its_checksum():
         assert status.ok, status.detail
 
 
+def test_the_course_made_model_ships_inside_ftlab():
+    import ftlab
+
+    path = resolve_model("tiny-gpt2")
+    assert path == Path(ftlab.__file__).resolve().parent / "weights" / "tiny-gpt2"
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "README.md", "recipe.json",
+                 "training_log.json", "held_out_austen.txt", "held_out_bible.txt"):
+        assert (path / name).is_file(), name
+    assert check_asset("tiny-gpt2").ok
+
+
+def test_a_missing_package_internal_asset_says_how_to_fix_it(monkeypatch):
+    real = ASSETS["tiny-gpt2"]
+    monkeypatch.setitem(ASSETS, "tiny-gpt2", assets.Asset(**{**real.__dict__, "path": "weights/no-such-model"}))
+    with pytest.raises(AssetNotFoundError, match="inside the ftlab package.*reinstall the course"):
+        resolve_model("tiny-gpt2")
+
+
 def test_override_directory_wins(tmp_path):
     folder = tmp_path / "overrides" / "minilm"
     folder.mkdir(parents=True)
@@ -40,7 +58,7 @@ def test_override_directory_wins(tmp_path):
 
 
 def test_hub_name_offline_raises_one_clear_error():
-    with pytest.raises(AssetNotFoundError, match=r"not a course asset \(those are: lee, minilm, tweets\).*HF_HUB_OFFLINE=1"):
+    with pytest.raises(AssetNotFoundError, match=r"not a course asset \(those are: lee, minilm, tiny-gpt2, tweets\).*HF_HUB_OFFLINE=1"):
         resolve_model("distilbert-base-uncased")
 
 

@@ -39,3 +39,24 @@ def test_profile_sample_sizes_match_the_config():
     for name in ("quick", "standard"):
         p = PROFILES[name]
         assert f"`{name}` {p.n_train:,} train / {p.n_eval:,}" in TEXT.replace("\n", " ")
+
+
+def test_lesson_07_figures_match_the_model_folder_and_the_phrasebook():
+    import json
+
+    from ftlab import phrasebook
+    from ftlab.assets import resolve_model
+
+    folder = resolve_model("tiny-gpt2")
+    recipe = json.loads((folder / "recipe.json").read_text())
+    log = json.loads((folder / "training_log.json").read_text())
+    flat = TEXT.replace("\n", " ")
+    for source in ("austen", "bible"):
+        train, held = recipe["tokens_by_source"][source]
+        assert f"| {train:,} | {held:,} |" in TEXT
+    assert f"{recipe['steps']:,} steps" in flat and f"--max-steps {recipe['steps']} " in flat
+    assert f"**{log['held_out_perplexity'][-1]:.1f}**" in flat
+    assert recipe["corpus_sha256"] in flat
+    book = phrasebook.phrasebook()
+    assert f"{len(book['train']) + len(book['test']):,} sentence pairs" in flat
+    assert f"{len(book['train']):,} training pairs, {len(book['test']):,} test pairs" in flat

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from ftlab import checks, generative
+from ftlab.checks import ExerciseCheckError
+from ftlab.phrasebook import phrasebook
+
+TEMPLATE = "French: {source}\nEnglish:"
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return generative.load_causal_lm("tiny-gpt2", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def book():
+    return phrasebook()
+
+
+def right_encoding(tokenizer, source, target):
+    prompt = tokenizer(generative.format_prompt(source))["input_ids"]
+    answer = tokenizer(" " + target)["input_ids"] + [tokenizer.eos_token_id]
+    return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer}
+
+
+def test_masked_encoding_accepts_the_right_answer(lm, capsys):
+    checks.check_masked_encoding(right_encoding, lm[1])
+    assert "✔" in capsys.readouterr().out
+
+
+def without_space(tokenizer, source, target):
+    prompt = tokenizer(generative.format_prompt(source))["input_ids"]
+    answer = tokenizer(target)["input_ids"] + [tokenizer.eos_token_id]
+    return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer}
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda t, s, g: {**right_encoding(t, s, g), "labels": right_encoding(t, s, g)["input_ids"]}, "-100"),
+    (lambda t, s, g: {k: v[:-1] for k, v in right_encoding(t, s, g).items()}, "end-of-text"),
+    (without_space, "with the space"),
+    (lambda t, s, g: {"input_ids": right_encoding(t, s, g)["input_ids"]}, "'labels'"),
+])
+def test_masked_encoding_names_the_mistake(lm, wrong, message):
+    with pytest.raises(ExerciseCheckError, match=message):
+        checks.check_masked_encoding(wrong, lm[1])
+
+
+def test_reversed_pairs(lm, book):
+    tokenizer = lm[1]
+    train = book["train"].select(range(30))
+    right = generative.encode_pairs(train, tokenizer, source="french", target="english", template=TEMPLATE)
+    checks.check_reversed_pairs(right, tokenizer, train)
+    forward = generative.encode_pairs(train, tokenizer)
+    with pytest.raises(ExerciseCheckError, match="source='french', target='english'"):
+        checks.check_reversed_pairs(forward, tokenizer, train)
+    with pytest.raises(ExerciseCheckError, match="every training pair"):
+        checks.check_reversed_pairs(right.select(range(10)), tokenizer, train)
+
+
+def test_chrf_at_temperature(lm, book):
+    model, tokenizer = lm
+    pairs = book["test"].select(range(8))
+
+    def right(temperature, seeds, pairs):
+        return float(np.mean([generative.chrf(generative.translate(model, tokenizer, pairs["french"], template=TEMPLATE,
+                                                                   sample=True, temperature=temperature, seed=seed),
+                                              pairs["english"]) for seed in seeds]))
+
+    def greedy(temperature, seeds, pairs):
+        return generative.chrf(generative.translate(model, tokenizer, pairs["french"], template=TEMPLATE),
+                               pairs["english"])
+
+    checks.check_chrf_at_temperature(right, model, tokenizer, pairs, TEMPLATE)
+    with pytest.raises(ExerciseCheckError, match="sample=True"):
+        checks.check_chrf_at_temperature(greedy, model, tokenizer, pairs, TEMPLATE)
+    with pytest.raises(ExerciseCheckError, match="not written yet"):
+        checks.check_chrf_at_temperature(lambda *a: (_ for _ in ()).throw(NotImplementedError()), model, tokenizer,
+                                         pairs, TEMPLATE)
