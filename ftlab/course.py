@@ -18,6 +18,7 @@ LESSONS: dict[str, str] = {
     "05_deployment": "Deployment: a safe model folder, a model card, an HTTP service, latency, an int8 variant",
     "06_pitfalls": "Pitfalls: seed variance, data efficiency, overfitting, learning rate, label noise, topics, forgetting",
     "07_generative": "A generative model: a tiny GPT-2 fine-tuned to translate a phrasebook, masking, decoding, forgetting",
+    "08_efficient": "Efficient fine-tuning: full vs head vs frozen layers vs LoRA, memory, accumulation, precision, processes",
 }
 
 # Written by scripts/time_lessons.py: seconds per notebook and profile, measured on one machine.

@@ -59,7 +59,8 @@ def evaluate_classifier(model, dataset, tokenizer, batch_size: int = 32) -> dict
     return {"loss": loss, **scores(labels, logits.argmax(axis=1))}
 
 
-def _optimizer(model, learning_rate: float, weight_decay: float):
+def make_optimizer(model, learning_rate: float, weight_decay: float = WEIGHT_DECAY):
+    """AdamW over the trainable weights; biases and LayerNorm weights get no weight decay."""
     import torch
 
     decay, no_decay = [], []
@@ -77,6 +78,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
                      from_scratch: bool = False, epochs: int = 2, batch_size: int = 16,
                      learning_rate: float = 1e-4, weight_decay: float = WEIGHT_DECAY, warmup: float = WARMUP,
                      seed: int = SEED, patience: int | None = None, monitor: str = "macro_f1",
+                     gradient_accumulation: int = 1, autocast: str | None = None,
                      progress: bool = True, desc: str = "training") -> Run:
     """Fine-tune a classifier on the tokenized dataset `train` and score it on `validation` after every epoch.
 
@@ -84,6 +86,10 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
         `model_name` with a new head, or the same network with random weights if `from_scratch`.
     patience: stop when the validation `monitor` ("macro_f1", higher is better, or "loss", lower is better)
         has not improved for this many epochs, and give the model back the weights of its best epoch.
+    gradient_accumulation: split every batch of `batch_size` into this many smaller pieces, run them one after
+        the other and add up their gradients before the optimizer step: the same batches and the same updates
+        (up to rounding and dropout), with the activation memory of the smaller pieces.
+    autocast: "bf16" or "fp16" to run the forward pass in that precision (torch.autocast); None for float32.
     """
     import torch
     from tqdm.auto import tqdm
@@ -96,6 +102,11 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
         raise ValueError("the training set is empty")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be at least 1, got {epochs} and {batch_size}")
+    if gradient_accumulation < 1 or gradient_accumulation > batch_size:
+        raise ValueError(f"gradient_accumulation must be between 1 and batch_size ({batch_size}), "
+                         f"got {gradient_accumulation}")
+    if autocast not in {None, "bf16", "fp16"}:
+        raise ValueError(f"autocast must be None, 'bf16' or 'fp16', got {autocast!r}")
     if monitor not in {"macro_f1", "loss"}:
         raise ValueError(f"monitor must be 'macro_f1' or 'loss', got {monitor!r}")
     if patience is not None and validation is None:
@@ -110,11 +121,12 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
     inputs = model_inputs(train)
     lengths = [len(ids) for ids in inputs["input_ids"]]
     collate = make_collator(tokenizer)
-    optimizer = _optimizer(model, learning_rate, weight_decay)
+    optimizer = make_optimizer(model, learning_rate, weight_decay)
     steps_per_epoch = math.ceil(len(inputs) / batch_size)
     total = steps_per_epoch * epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(warmup * total), total)
     trainable = [p for p in model.parameters() if p.requires_grad]
+    precision = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}[autocast]
 
     rows: list[dict[str, float]] = []
     step_losses: list[float] = []
@@ -126,9 +138,15 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
         model.train()
         losses = []
         for indices in length_grouped_batches(lengths, batch_size, seed=seed + epoch):
-            batch = collate([inputs[int(i)] for i in indices]).to(device)
-            loss = model(**batch).loss
-            loss.backward()
+            loss = 0.0
+            for piece in np.array_split(np.asarray(indices), gradient_accumulation):
+                if len(piece) == 0:
+                    continue
+                batch = collate([inputs[int(i)] for i in piece]).to(device)
+                with torch.autocast(device.type, dtype=precision or torch.float32, enabled=precision is not None):
+                    piece_loss = model(**batch).loss * (len(piece) / len(indices))
+                piece_loss.backward()
+                loss += piece_loss.detach()
             torch.nn.utils.clip_grad_norm_(trainable, max_norm=1.0)
             optimizer.step()
             scheduler.step()
@@ -157,7 +175,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
     model.eval()
     settings = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
                     warmup=warmup, seed=seed, from_scratch=from_scratch, patience=patience, monitor=monitor,
-                    n_train=len(train))
+                    gradient_accumulation=gradient_accumulation, autocast=autocast, n_train=len(train))
     return Run(model=model, history=pd.DataFrame(rows), seconds=seconds, examples_seen=epoch * len(inputs),
                best_epoch=best_epoch, stopped_epoch=epoch, settings=settings, step_losses=step_losses)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ftlab.config import LABELS, SEED, WARMUP, WEIGHT_DECAY
+from ftlab.efficient import METHODS
 
-METHODS = ("full", "head", "lower_frozen", "lora")
 CHECKPOINTS = "checkpoints"
 PROGRESS = "progress.json"
 
@@ -123,26 +123,12 @@ def load_data(config: JobConfig, tokenizer):
 
 def build_model(config: JobConfig, labels: tuple[str, ...] = LABELS):
     """The classifier with the configured method: all weights, the head only, the upper layers, or LoRA."""
+    from ftlab.efficient import prepare
     from ftlab.models import load_classifier
 
     model = load_classifier(config.model, labels=labels, device="cpu")
-    if config.method == "lora":
-        from peft import LoraConfig, TaskType, get_peft_model
-
-        lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
-                          target_modules=list(config.lora_targets), lora_dropout=0.0)
-        return get_peft_model(model, lora)
-    if config.method in {"head", "lower_frozen"}:
-        body = model.base_model
-        layers = body.encoder.layer
-        frozen = [body.embeddings] + (list(layers) if config.method == "head" else list(layers[: len(layers) // 2]))
-        for module in frozen:
-            for parameter in module.parameters():
-                parameter.requires_grad_(False)
-        if config.method == "head" and getattr(body, "pooler", None) is not None:
-            for parameter in body.pooler.parameters():
-                parameter.requires_grad_(False)
-    return model
+    return prepare(model, config.method, lora_r=config.lora_r, lora_alpha=config.lora_alpha,
+                   lora_targets=config.lora_targets)
 
 
 def latest_checkpoint(output_dir: str | Path) -> Path | None:
@@ -210,7 +196,7 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup, set_seed
 
-    from ftlab.experiments import _optimizer
+    from ftlab.experiments import make_optimizer
     from ftlab.models import load_tokenizer
     from ftlab.train import make_collator, model_inputs, save_atomically
 
@@ -235,7 +221,7 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
                                                  shuffle=(name == "train"), collate_fn=collate,
                                                  generator=torch.Generator().manual_seed(config.seed))
                for name in ("train", "validation", "test")}
-    optimizer = _optimizer(model, config.learning_rate, config.weight_decay)
+    optimizer = make_optimizer(model, config.learning_rate, config.weight_decay)
     batches_per_epoch = len(loaders["train"])
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation)
     total_steps = steps_per_epoch * config.epochs

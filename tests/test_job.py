@@ -54,6 +54,13 @@ def test_the_shipped_config_loads_and_overrides_apply():
     assert config.epochs == 3 and config.method == "lora" and config.learning_rate == pytest.approx(2e-4)
 
 
+def test_the_lora_config_holds_lesson_08s_recipe():
+    config = job.load_config(ROOT / "configs" / "sentiment-lora.yaml")
+    assert (config.method, config.lora_r, config.lora_alpha, config.epochs) == ("lora", 16, 32, 4)
+    assert config.learning_rate == pytest.approx(40 * 1e-4), "LoRA's factor × the standard profile's rate"
+    assert sorted(config.lora_targets) == ["query", "value"]
+
+
 def test_bad_configs_are_refused_with_the_reason(tmp_path):
     with pytest.raises(ValueError, match=r"unknown setting\(s\) \['epoch'\]"):
         job.load_config(None, ["epoch=3"])
@@ -145,7 +152,8 @@ def test_methods_train_what_they_say(tiny_model, tmp_path, method):
     after = load_file(tmp_path / "model" / "model.safetensors")
     assert set(after) == set(before), "a LoRA adapter is merged back: the saved model has the original weights' names"
     changed = {name for name in before if not (before[name] == after[name]).all()}
-    assert changed and all(name.startswith("classifier") for name in changed) == (method == "head")
+    in_head = {name for name in changed if name.startswith(("classifier", "bert.pooler"))}
+    assert changed and (in_head == changed) == (method == "head"), "head-only training changes the head and nothing else"
     if method == "lora":
         assert any("attention.self.query" in name for name in changed), "the merged adapter changed the queries"
         assert not any("attention.self.key" in name for name in changed), "keys carry no adapter"
