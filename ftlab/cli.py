@@ -47,27 +47,95 @@ def doctor_report(load_model: bool = True) -> dict:
         report["assets"][name] = {"ok": status.ok, "path": status.path, "detail": status.detail}
         if asset.required and not status.ok:
             problems.append(f"asset {name!r}: {status.detail}")
-    if load_model and report["assets"].get("minilm", {}).get("ok"):
-        report["model_load"] = _try_model()
-        if not report["model_load"]["ok"]:
-            problems.append(f"the default model does not load: {report['model_load']['detail']}")
+    if load_model:
+        report["loads"] = {}
+        for name, attempt in LOADERS.items():
+            if report["assets"].get(name, {}).get("ok"):
+                report["loads"][name] = _attempt(attempt)
+                if not report["loads"][name]["ok"]:
+                    problems.append(f"asset {name!r} is installed but does not load: {report['loads'][name]['detail']}")
+        if "minilm" in report["loads"]:
+            report["model_load"] = report["loads"]["minilm"]
+        if report["loads"].get("minilm", {}).get("ok") and report["loads"].get("tweets", {}).get("ok"):
+            report["smoke"] = _attempt(_smoke_fine_tune)
+            if not report["smoke"]["ok"]:
+                problems.append(f"a short fine-tuning run fails: {report['smoke']['detail']}")
     report["problems"] = problems
     report["ok"] = not problems
     return report
 
 
-def _try_model() -> dict:
-    """Load the default encoder and embed one sentence, offline."""
+def _attempt(check) -> dict:
+    """Run one load check; a crash becomes a failed status with the error, never a traceback."""
     start = time.perf_counter()
     try:
-        from ftlab.models import embed, load_encoder, load_tokenizer
-
-        model, tokenizer = load_encoder("minilm", device="cpu"), load_tokenizer("minilm")
-        vector = embed(["The course runs offline."], model, tokenizer, progress=False)
-        detail = f"embedded a sentence into {vector.shape[1]} numbers in {time.perf_counter() - start:.1f} s"
-        return {"ok": vector.shape == (1, 384), "detail": detail}
+        ok, detail = check()
     except Exception as err:
         return {"ok": False, "detail": f"{type(err).__name__}: {err}"}
+    return {"ok": bool(ok), "detail": f"{detail} ({time.perf_counter() - start:.1f} s)"}
+
+
+def _load_minilm() -> tuple[bool, str]:
+    """Lessons 01-06 and 08: load the encoder and embed one sentence."""
+    from ftlab.models import embed, load_encoder, load_tokenizer
+
+    model, tokenizer = load_encoder("minilm", device="cpu"), load_tokenizer("minilm")
+    vector = embed(["The course runs offline."], model, tokenizer, progress=False)
+    return vector.shape == (1, 384), f"embedded a sentence into {vector.shape[1]} numbers"
+
+
+def _load_tweets() -> tuple[bool, str]:
+    """Lessons 02-08: read the labelled tweets."""
+    from ftlab.data import load_raw_tweets
+
+    raw = load_raw_tweets()
+    return len(raw) > 30_000, f"read {len(raw):,} labelled tweets"
+
+
+def _load_lee() -> tuple[bool, str]:
+    """Lesson 06: the Lee corpus and its similarity ratings."""
+    from ftlab.experiments import lee_corpus
+
+    docs, ratings = lee_corpus()
+    return len(docs) == 50, f"read {len(docs)} documents and a {ratings.shape[0]}×{ratings.shape[1]} rating matrix"
+
+
+def _load_tiny_gpt2() -> tuple[bool, str]:
+    """Lesson 07: load the tiny GPT-2 and let it write a few tokens."""
+    from ftlab.generative import generate, load_causal_lm
+
+    model, tokenizer = load_causal_lm("tiny-gpt2", device="cpu")
+    text = generate(model, tokenizer, ["It is a truth"], max_new_tokens=5)[0]
+    return bool(text.strip()), f"wrote {text.strip()!r}"
+
+
+LOADERS = {"minilm": _load_minilm, "tweets": _load_tweets, "lee": _load_lee, "tiny-gpt2": _load_tiny_gpt2}
+
+
+def _smoke_fine_tune(n_tweets: int = 64, batch_size: int = 16) -> tuple[bool, str]:
+    """A few optimizer steps of full fine-tuning on a few cleaned tweets: the loss is finite and weights moved."""
+    import numpy as np
+    from datasets import Dataset
+
+    from ftlab.config import LABELS
+    from ftlab.data import clean_text, load_raw_tweets
+    from ftlab.experiments import train_classifier
+    from ftlab.models import load_classifier, load_tokenizer
+
+    raw = load_raw_tweets()
+    raw = raw[raw["sentiment"].isin(LABELS)].sample(n_tweets, random_state=0)
+    tokenizer = load_tokenizer("minilm")
+    encoded = tokenizer([clean_text(t) for t in raw["text"]], truncation=True, max_length=64)
+    labels = [LABELS.index(label) for label in raw["sentiment"]]
+    dataset = Dataset.from_dict({**encoded, "label": labels})
+    model = load_classifier("minilm", device="cpu")
+    before = model.classifier.weight.detach().clone()
+    run = train_classifier(dataset, tokenizer, model=model, epochs=1, batch_size=batch_size, learning_rate=1e-4,
+                           progress=False)
+    moved = not np.allclose(before.numpy(), model.classifier.weight.detach().numpy())
+    finite = bool(np.isfinite(run.step_losses).all())
+    return finite and moved, (f"{len(run.step_losses)} training steps on {n_tweets} tweets, "
+                              f"loss {run.step_losses[0]:.3f} → {run.step_losses[-1]:.3f}")
 
 
 def _print_report(report: dict) -> None:
@@ -82,8 +150,10 @@ def _print_report(report: dict) -> None:
         print(f"[{mark[status['ok']]}] asset {name}: {status['detail']}")
         if status["path"]:
             print(f"         {status['path']}")
-    if "model_load" in report:
-        print(f"[{mark[report['model_load']['ok']]}] model load: {report['model_load']['detail']}")
+    for name, status in report.get("loads", {}).items():
+        print(f"[{mark[status['ok']]}] load {name}: {status['detail']}")
+    if "smoke" in report:
+        print(f"[{mark[report['smoke']['ok']]}] fine-tuning smoke run: {report['smoke']['detail']}")
     if report["ok"]:
         print("Everything the course needs is here: it can run offline.")
     else:
@@ -143,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     doctor = commands.add_parser("doctor", help="check that this machine can run the course offline")
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
-    doctor.add_argument("--no-model", action="store_true", help="skip loading the model (faster)")
+    doctor.add_argument("--no-model", action="store_true",
+                        help="only check that the assets are installed: load nothing, train nothing (faster)")
     train = commands.add_parser("train", help="fine-tune from a YAML config; resumes from the last checkpoint")
     train.add_argument("--config", help="a YAML file of settings (see configs/); without it, the defaults")
     train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

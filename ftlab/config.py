@@ -6,7 +6,8 @@ import os
 from dataclasses import asdict, dataclass
 
 PROFILE_ENV = "FTLAB_PROFILE"
-DEFAULT_PROFILE = "standard"
+DEFAULT_PROFILE = "standard"  # without FTLAB_PROFILE: this on a CPU, GPU_PROFILE where a CUDA GPU is present
+GPU_PROFILE = "full"
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 SEED = 42
@@ -85,9 +86,22 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def default_profile() -> str:
+    """The profile used when FTLAB_PROFILE is not set: 'full' on a CUDA GPU (e.g. Colab's), else 'standard'."""
+    return GPU_PROFILE if _has_cuda() else DEFAULT_PROFILE
+
+
 def get_profile(name: str | None = None) -> Profile:
-    """Return the profile called `name`, or the one named by $FTLAB_PROFILE (default 'standard')."""
-    chosen = name if name is not None else os.environ.get(PROFILE_ENV, DEFAULT_PROFILE)
+    """Return the profile called `name`, or the one named by $FTLAB_PROFILE (default: `default_profile()`)."""
+    chosen = name if name is not None else os.environ.get(PROFILE_ENV) or default_profile()
     key = chosen.strip().lower()
     if key not in PROFILES:
         raise ValueError(

@@ -59,6 +59,8 @@ def make_exercise(solution_path: Path) -> str:
             cell.source = make_stub_source(cell.source, solution_path.stem, counter)
             cell.outputs = []
             cell.execution_count = None
+        elif "colab-badge.svg" in cell.source:  # the "Open in Colab" badge opens the exercise, not its solution
+            cell.source = cell.source.replace(f"/solutions/{solution_path.name})", f"/exercises/{solution_path.name})")
         cell.metadata.pop("execution", None)
     if counter[0] == 0:
         raise ValueError(f"{solution_path} has no '{BEGIN}' block: an exercise needs at least one")

@@ -89,7 +89,9 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
     gradient_accumulation: split every batch of `batch_size` into this many smaller pieces, run them one after
         the other and add up their gradients before the optimizer step: the same batches and the same updates
         (up to rounding and dropout), with the activation memory of the smaller pieces.
-    autocast: "bf16" or "fp16" to run the forward pass in that precision (torch.autocast); None for float32.
+    autocast: "bf16" or "fp16" to run the forward pass in that precision (torch.autocast; float16 on a CUDA GPU
+        with loss scaling); None for float32. Measure before you use it: on a CPU without bfloat16 instructions
+        it is much slower (lesson 08).
     """
     import torch
     from tqdm.auto import tqdm
@@ -127,6 +129,14 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(warmup * total), total)
     trainable = [p for p in model.parameters() if p.requires_grad]
     precision = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}[autocast]
+    # float16's small range lets small gradients underflow to zero: scale the loss up, and the gradients back down.
+    scaler = torch.amp.GradScaler(device.type) if autocast == "fp16" and device.type == "cuda" else None
+
+    def forward(batch):
+        if precision is None:
+            return model(**batch).loss
+        with torch.autocast(device.type, dtype=precision):
+            return model(**batch).loss
 
     rows: list[dict[str, float]] = []
     step_losses: list[float] = []
@@ -143,12 +153,17 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
                 if len(piece) == 0:
                     continue
                 batch = collate([inputs[int(i)] for i in piece]).to(device)
-                with torch.autocast(device.type, dtype=precision or torch.float32, enabled=precision is not None):
-                    piece_loss = model(**batch).loss * (len(piece) / len(indices))
-                piece_loss.backward()
+                piece_loss = forward(batch) * (len(piece) / len(indices))
+                (piece_loss if scaler is None else scaler.scale(piece_loss)).backward()
                 loss += piece_loss.detach()
+            if scaler is not None:
+                scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(trainable, max_norm=1.0)
-            optimizer.step()
+            if scaler is None:
+                optimizer.step()
+            else:
+                scaler.step(optimizer)
+                scaler.update()
             scheduler.step()
             optimizer.zero_grad()
             losses.append(loss.item())

@@ -10,7 +10,22 @@ def test_doctor_passes_offline(monkeypatch, capsys):
     assert report["ok"] and report["problems"] == []
     assert set(report["assets"]) == set(assets.ASSETS) == {"lee", "minilm", "tiny-gpt2", "tweets"}
     assert report["model_load"]["ok"]
+    assert set(report["loads"]) == set(assets.ASSETS) and all(s["ok"] for s in report["loads"].values())
+    assert report["smoke"]["ok"] and "training steps" in report["smoke"]["detail"]
     assert report["device"] in {"cpu", "cuda", "mps"}
+
+
+def test_doctor_reports_an_asset_that_does_not_load_and_a_failing_smoke_run(monkeypatch, capsys):
+    def broken():
+        raise OSError("the file is truncated")
+
+    monkeypatch.setitem(cli.LOADERS, "lee", broken)
+    monkeypatch.setattr(cli, "_smoke_fine_tune", lambda: (False, "the loss was nan"))
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] load lee: OSError: the file is truncated" in out
+    assert "[FAIL] fine-tuning smoke run: the loss was nan" in out
+    assert "[ok  ] load minilm" in out
 
 
 def test_doctor_fails_when_an_asset_is_missing(monkeypatch, capsys):

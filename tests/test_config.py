@@ -1,5 +1,6 @@
 import pytest
 
+from ftlab import config
 from ftlab.config import LABELS, PROFILES, SPLIT_FRACTIONS, ZERO_SHOT_PROMPTS, get_profile
 
 
@@ -14,8 +15,17 @@ def test_profile_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("FTLAB_PROFILE", " Standard ")
     assert get_profile().name == "standard"
     monkeypatch.delenv("FTLAB_PROFILE")
+    monkeypatch.setattr(config, "_has_cuda", lambda: False)
     assert get_profile().name == "standard"
     assert get_profile("quick").name == "quick"
+
+
+def test_a_gpu_picks_the_full_profile_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("FTLAB_PROFILE", raising=False)
+    monkeypatch.setattr(config, "_has_cuda", lambda: True)
+    assert get_profile().name == "full"
+    monkeypatch.setenv("FTLAB_PROFILE", "quick")
+    assert get_profile().name == "quick"
 
 
 def test_unknown_profile_says_which_exist(monkeypatch):

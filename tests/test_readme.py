@@ -41,3 +41,12 @@ def test_every_lesson_is_in_the_readme_and_has_its_notebooks():
         if number != "00":
             assert (root / "solutions" / f"{name}.ipynb").is_file()
             assert (root / "exercises" / f"{name}.ipynb").is_file()
+
+
+def test_the_teaching_guide_has_the_measured_times_and_every_lesson():
+    from ftlab.course import LESSONS, times_table
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "teaching.md").read_text(encoding="utf-8")
+    assert times_table() in guide, "docs/teaching.md's time table differs from ftlab/lesson_times.json"
+    for name in LESSONS:
+        assert re.search(rf"^### {name[:2]} · ", guide, re.MULTILINE), f"docs/teaching.md has no section for {name}"
