@@ -49,7 +49,7 @@ def badge_source(url: str, notebook: str) -> str:
 
 def bootstrap_source(url: str) -> str:
     """The code of the cell that installs the course on Colab and does nothing anywhere else."""
-    return ("# On Colab this installs the course (about two minutes); anywhere else it does nothing.\n"
+    return ("# On Colab this installs the course with pip; anywhere else it does nothing.\n"
             "import subprocess\n"
             "import sys\n"
             "\n"

@@ -9,7 +9,6 @@ the encoder's sentence-similarity skill).
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -363,6 +362,6 @@ class Lab:
 
 def _plain_model(model):
     """A LoRA (peft) model with its adapters merged into the weights; any other model unchanged."""
-    if hasattr(model, "merge_and_unload"):
-        return copy.deepcopy(model).merge_and_unload()
-    return model
+    from ftlab.efficient import merge_lora
+
+    return merge_lora(model) if hasattr(model, "merge_and_unload") else model
