@@ -42,6 +42,29 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def negative_log_likelihood(probs, labels) -> float:
+    """The mean of -log(probability given to the true label): lower is better, 0 for certain and right."""
+    probs, labels = np.asarray(probs, dtype=float), np.asarray(labels)
+    if probs.ndim != 2 or len(probs) != len(labels) or len(labels) == 0:
+        raise ValueError(f"probs must be (texts, labels) and labels one id per text; got shapes {probs.shape} "
+                         f"and {labels.shape}")
+    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean())
+
+
+def fit_temperature(logits, labels, grid: Sequence[float] | None = None) -> float:
+    """The temperature T for which softmax(logits / T) has the lowest negative log-likelihood on `labels`.
+
+    Temperature scaling changes how sure the probabilities are, never which label wins. Fit it on held-out
+    (validation) data, not on the test split. `grid` is the set of candidates (default: 400 values, 0.001 to 100).
+    """
+    logits = np.asarray(logits, dtype=float)
+    grid = np.geomspace(1e-3, 1e2, 400) if grid is None else np.asarray(grid, dtype=float)
+    if (grid <= 0).any():
+        raise ValueError("every candidate temperature must be > 0")
+    losses = [negative_log_likelihood(softmax(logits / t), labels) for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
 def plot_confusion(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] = LABELS, ax=None,
                    normalize: bool = True, title: str = "Confusion matrix"):
     """A seaborn heatmap of the confusion matrix (rows: true label; each row sums to 1 if `normalize`)."""

@@ -117,12 +117,53 @@ def zero_shot_scores(text_vectors: np.ndarray, prompt_vectors: dict[str, np.ndar
     return text_vectors @ centroids.T
 
 
-def zero_shot_predict(texts: Sequence[str], model, tokenizer, prompts: dict[str, Sequence[str]] | None = None,
+def zero_shot_cosines(texts: Sequence[str], model, tokenizer, prompts: dict[str, Sequence[str]] | None = None,
                       max_length: int = 64, progress: bool = True) -> np.ndarray:
-    """Label ids predicted without any training: the label whose prompt sentences are most similar."""
+    """Cosine similarity of each text to each label's prompt sentences (their mean vector): shape (texts, labels)."""
     prompts = prompts or ZERO_SHOT_PROMPTS
     if list(prompts) != list(LABELS):
         raise ValueError(f"prompts must have one entry per label in this order: {list(LABELS)}; got {list(prompts)}")
     prompt_vectors = {label: embed(list(p), model, tokenizer, progress=False) for label, p in prompts.items()}
     vectors = embed(texts, model, tokenizer, max_length=max_length, progress=progress)
-    return zero_shot_scores(vectors, prompt_vectors).argmax(axis=1)
+    return zero_shot_scores(vectors, prompt_vectors)
+
+
+def zero_shot_predict(texts: Sequence[str], model, tokenizer, prompts: dict[str, Sequence[str]] | None = None,
+                      max_length: int = 64, progress: bool = True) -> np.ndarray:
+    """Label ids predicted without any training: the label whose prompt sentences are most similar."""
+    return zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress).argmax(axis=1)
+
+
+def zero_shot_proba(texts: Sequence[str], model, tokenizer, temperature: float,
+                    prompts: dict[str, Sequence[str]] | None = None, max_length: int = 64,
+                    progress: bool = False) -> np.ndarray:
+    """Zero-shot probabilities: a softmax of the cosines divided by `temperature` (`evaluate.fit_temperature`).
+
+    Cosines of sentence vectors differ by a few hundredths between labels; a small temperature spreads them into
+    probabilities. Fitted on labelled held-out texts, the temperature makes them as honest as cosines can be.
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    cosines = zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress)
+    shifted = cosines / temperature
+    shifted -= shifted.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def classify_proba(texts: Sequence[str], model, tokenizer, max_length: int = 64, batch_size: int = 32) -> np.ndarray:
+    """A sequence classifier's probabilities for raw texts: shape (texts, labels)."""
+    import torch
+
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string: wrap it as [text]")
+    texts = list(texts)
+    device = next(model.parameters()).device
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            enc = tokenizer(texts[start:start + batch_size], padding=True, truncation=True, max_length=max_length,
+                            return_tensors="pt").to(device)
+            out.append(torch.softmax(model(**enc).logits.float(), dim=-1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.num_labels), dtype=np.float32)

@@ -95,3 +95,32 @@ def test_plot_reliability_draws_one_bar_per_bin_and_rejects_other_tables():
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="reliability_table"):
         evaluate.plot_reliability(table.drop(columns="accuracy"))
+
+
+def test_fit_temperature_recovers_the_temperature_that_made_the_labels():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(20_000, 3)) * 3
+    true_temperature = 2.5
+    probs = evaluate.softmax(logits / true_temperature)
+    labels = np.array([rng.choice(3, p=p) for p in probs])
+    fitted = evaluate.fit_temperature(logits, labels)
+    assert fitted == pytest.approx(true_temperature, rel=0.1)
+    # the fitted temperature is at least as good as the raw logits and the true one, on the data it was fitted on
+    nll = evaluate.negative_log_likelihood(evaluate.softmax(logits / fitted), labels)
+    assert nll <= evaluate.negative_log_likelihood(evaluate.softmax(logits), labels)
+    assert nll <= evaluate.negative_log_likelihood(probs, labels) + 1e-9
+
+
+def test_temperature_never_changes_the_predicted_label():
+    logits = np.random.default_rng(1).normal(size=(50, 3))
+    for t in (0.01, 1.0, 30.0):
+        assert (evaluate.softmax(logits / t).argmax(1) == logits.argmax(1)).all()
+
+
+def test_negative_log_likelihood_and_fit_temperature_refuse_bad_input():
+    assert evaluate.negative_log_likelihood(np.array([[1.0, 0.0], [0.5, 0.5]]), [0, 1]) == pytest.approx(
+        np.log(2) / 2)
+    with pytest.raises(ValueError, match="shapes"):
+        evaluate.negative_log_likelihood(np.ones((3, 2)) / 2, [0, 1])
+    with pytest.raises(ValueError, match="> 0"):
+        evaluate.fit_temperature(np.zeros((2, 2)), [0, 1], grid=[0.0, 1.0])

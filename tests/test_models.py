@@ -1,0 +1,44 @@
+"""ftlab.models: zero-shot probabilities and a classifier's probabilities for raw texts."""
+
+import numpy as np
+import pytest
+import torch
+
+from ftlab import models
+
+TEXTS = ["The crew were wonderful, thank you!", "Two hours late and no word from anyone.",
+         "Flight 22 boards at gate 5.", "ok"]
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return models.load_encoder("minilm", device="cpu"), models.load_tokenizer("minilm")
+
+
+def test_zero_shot_proba_keeps_the_zero_shot_labels_and_sharpens_as_the_temperature_falls(encoder):
+    model, tokenizer = encoder
+    predicted = models.zero_shot_predict(TEXTS, model, tokenizer, progress=False)
+    warm = models.zero_shot_proba(TEXTS, model, tokenizer, temperature=1.0)
+    cold = models.zero_shot_proba(TEXTS, model, tokenizer, temperature=0.02)
+    for probs in (warm, cold):
+        assert probs.shape == (len(TEXTS), 3) and np.allclose(probs.sum(axis=1), 1)
+        assert (probs.argmax(axis=1) == predicted).all()
+    assert (cold.max(axis=1) > warm.max(axis=1)).all()
+    assert warm.max() < 0.5  # cosines differ by far less than 1: at T = 1 every label stays near 1/3
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        models.zero_shot_proba(TEXTS, model, tokenizer, temperature=0)
+
+
+def test_classify_proba_is_the_softmax_of_the_logits_whatever_the_batch_size():
+    torch.manual_seed(0)
+    classifier = models.load_classifier("minilm", device="cpu")
+    tokenizer = models.load_tokenizer("minilm")
+    probs = models.classify_proba(TEXTS, classifier, tokenizer, batch_size=3)
+    one_by_one = models.classify_proba(TEXTS, classifier, tokenizer, batch_size=1)
+    with torch.inference_mode():
+        enc = tokenizer(TEXTS, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        expected = torch.softmax(classifier(**enc).logits, dim=-1).numpy()
+    assert probs.shape == (len(TEXTS), 3)
+    assert np.allclose(probs, expected, atol=1e-5) and np.allclose(one_by_one, expected, atol=1e-5)
+    with pytest.raises(TypeError, match="wrap it"):
+        models.classify_proba("one text", classifier, tokenizer)
