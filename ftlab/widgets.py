@@ -83,7 +83,7 @@ def probability_table(predictors: Mapping[str, Predictor], texts: Sequence[str],
     texts = list(texts)
     if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
         raise ValueError("texts must be a non-empty list of non-blank strings")
-    rows = []
+    answers = {}
     for name, predict in predictors.items():
         probs = np.asarray(predict(texts), dtype=float)
         if probs.shape != (len(texts), len(labels)):
@@ -92,9 +92,9 @@ def probability_table(predictors: Mapping[str, Predictor], texts: Sequence[str],
         if not np.allclose(probs.sum(axis=1), 1, atol=1e-3) or (probs < 0).any():
             raise ValueError(f"predictor {name!r} must return probabilities (each row ≥ 0 and summing to 1); "
                              f"apply a softmax to logits or scores first")
-        for text, row in zip(texts, probs):
-            rows.append({"text": text, "model": name, **dict(zip(labels, row)),
-                         "predicted": labels[int(row.argmax())]})
+        answers[name] = probs
+    rows = [{"text": text, "model": name, **dict(zip(labels, probs[i])), "predicted": labels[int(probs[i].argmax())]}
+            for i, text in enumerate(texts) for name, probs in answers.items()]
     return pd.DataFrame(rows).set_index(["text", "model"])
 
 
@@ -185,12 +185,25 @@ def run_table(runs: Mapping[float, Run], score: str = "macro_f1") -> pd.DataFram
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def _pretty(score: str) -> str:
+    return {"macro_f1": "macro-F1", "accuracy": "accuracy"}.get(score, score)
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    if len(values) < window or window < 2:
+        return values
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
 def plot_run(runs: Mapping[float, Run], selected, parameter: str, score: str = "macro_f1",
-             log_x: bool = False, baseline: float | None = None):
-    """Two panels: the test score against the setting (the selected run ringed) and the runs' training losses."""
+             log_x: bool = False, baseline: float | None = None, window: int = 5):
+    """Two panels: the test score against the setting (the selected run ringed) and the runs' training losses.
+
+    The losses are averaged over `window` consecutive steps: one step's loss depends on its batch and jumps about.
+    """
     import matplotlib.pyplot as plt
 
-    settings = list(runs)
+    settings = sorted(runs)
     values = [runs[s].test_scores[score] for s in settings]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.3))
     left.plot(settings, values, "o-", color="tab:blue")
@@ -198,16 +211,21 @@ def plot_run(runs: Mapping[float, Run], selected, parameter: str, score: str = "
     if baseline is not None:
         left.axhline(baseline, color="grey", ls=":", label="always the most common label")
         left.legend(fontsize=8, loc="lower right")
-    left.set(xlabel=parameter, ylabel=f"test {score}", title=f"Test score by {parameter}",
-             xscale="log" if log_x else "linear")
+    if log_x:
+        left.set_xscale("log")
+    left.set_xticks(settings, [f"{s:g}" if isinstance(s, (int, float)) else str(s) for s in settings])
+    left.minorticks_off()
+    left.set(xlabel=parameter, ylabel=f"test {_pretty(score)}", title=f"Test score by {parameter}")
     for setting in settings:
-        losses = np.asarray(runs[setting].step_losses, dtype=float)
+        losses = _smooth(np.asarray(runs[setting].step_losses, dtype=float), window)
+        steps = np.arange(len(losses)) + (window + 1) / 2 if len(losses) else losses
         chosen = setting == selected
-        right.plot(np.arange(1, len(losses) + 1), losses, color="tab:red" if chosen else "grey",
-                   alpha=1 if chosen else 0.35, lw=1.6 if chosen else 1, label=f"{parameter} = {setting}"
-                   if chosen else None, zorder=3 if chosen else 1)
+        right.plot(steps, losses, color="tab:red" if chosen else "grey", alpha=1 if chosen else 0.35,
+                   lw=1.6 if chosen else 1, label=f"{parameter} = {setting}" if chosen else None,
+                   zorder=3 if chosen else 1)
     right.axhline(np.log(len(LABELS)), color="black", ls="--", lw=0.8, label=f"ln {len(LABELS)} (guessing)")
-    right.set(xlabel="training step", ylabel="training loss", title="Training loss of each run (selected in red)")
+    right.set(xlabel="training step", ylabel=f"training loss ({window}-step mean)",
+              title="Training loss of each run (selected in red)")
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -239,7 +257,7 @@ def run_explorer(runs: Mapping[float, Run], parameter: str, score: str = "macro_
         row = table.loc[setting]
         caption.value = (f"<b>{html.escape(parameter)} = {html.escape(str(setting))}</b>: {int(row['steps'])} "
                          f"training steps ({int(row['epochs'])} epochs) in {row['seconds']:.0f} s, training loss at "
-                         f"the end {row['final training loss']:.2f}, test {html.escape(score)} "
+                         f"the end {row['final training loss']:.2f}, test {html.escape(_pretty(score))} "
                          f"<b>{row[f'test {score}']:.3f}</b>")
 
     slider.observe(update, names="value")

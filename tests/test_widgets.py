@@ -155,3 +155,9 @@ def test_plot_run_marks_the_selected_run():
     red = [line for line in right.lines if line.get_color() == "tab:red"]
     assert len(red) == 1 and red[0].get_label() == "training tweets = 80"
     widgets.figure_png(fig)
+
+
+def test_probability_table_keeps_each_texts_models_together():
+    table = widgets.probability_table(PREDICTORS, ["late", "great"])
+    assert list(table.index) == [("late", "zero-shot"), ("late", "fine-tuned"),
+                                 ("great", "zero-shot"), ("great", "fine-tuned")]
