@@ -55,17 +55,25 @@ def load_classifier(name: str = "minilm", labels: Sequence[str] = LABELS, device
     """The pretrained encoder `name` with a new, randomly initialised classification head for `labels`.
 
     `config_overrides` change the model's configuration, e.g. ``hidden_dropout_prob=0.3``.
+    transformers reports the head's weights as MISSING from the checkpoint, which is the point here: that report
+    is kept out of the notebook (where it would show as a red warning in every lesson that trains).
     """
     from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
 
     labels = list(labels)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        resolve_model(name),
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        **config_overrides,
-    )
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            resolve_model(name),
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            **config_overrides,
+        )
+    finally:
+        hf_logging.set_verbosity(verbosity)
     return model.to(device or pick_device())
 
 

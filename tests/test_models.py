@@ -42,3 +42,12 @@ def test_classify_proba_is_the_softmax_of_the_logits_whatever_the_batch_size():
     assert np.allclose(probs, expected, atol=1e-5) and np.allclose(one_by_one, expected, atol=1e-5)
     with pytest.raises(TypeError, match="wrap it"):
         models.classify_proba("one text", classifier, tokenizer)
+
+
+def test_load_classifier_keeps_the_missing_head_report_out_and_restores_the_log_level(capfd):
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.get_verbosity()
+    models.load_classifier("minilm", device="cpu")
+    assert "MISSING" not in capfd.readouterr().err
+    assert hf_logging.get_verbosity() == before
