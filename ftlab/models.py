@@ -152,11 +152,9 @@ def zero_shot_proba(texts: Sequence[str], model, tokenizer, temperature: float,
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    cosines = zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress)
-    shifted = cosines / temperature
-    shifted -= shifted.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    from ftlab.evaluate import softmax
+
+    return softmax(zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress) / temperature)
 
 
 def classify_proba(texts: Sequence[str], model, tokenizer, max_length: int = 64, batch_size: int = 32) -> np.ndarray:
