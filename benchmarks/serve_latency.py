@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from ftlab import config, data, evaluate, serve, train
+from ftlab import config, data, evaluate, serving, training
 from ftlab.models import set_cpu_threads
 
 CLIENTS = 8
@@ -61,15 +61,15 @@ def concurrent_requests(url: str, texts: list[str]) -> tuple[list[float], float]
 
 
 def measure(model_dir: Path, int8: bool, texts: list[str], labels: np.ndarray, n_requests: int, batch: int) -> dict:
-    classifier = serve.Classifier(model_dir, int8=int8)
+    classifier = serving.Classifier(model_dir, int8=int8)
     predicted = classifier.predict_proba(texts).argmax(1)
-    row = {"weights MB": serve.model_size_mb(classifier.model),
+    row = {"weights MB": serving.model_size_mb(classifier.model),
            "test macro-F1": evaluate.scores(labels, predicted)["macro_f1"]}
     del classifier
     singles = [{"text": texts[i % len(texts)]} for i in range(n_requests)]
     batches = [{"texts": [texts[(i * batch + j) % len(texts)] for j in range(batch)]}
                for i in range(max(5, n_requests // batch))]
-    with serve.BackgroundServer(model_dir, int8=int8) as server:
+    with serving.BackgroundServer(model_dir, int8=int8) as server:
         timed_requests(server.url, singles[:10])  # warm-up
         lat, seconds = timed_requests(server.url, singles)
         row.update({"1 text p50 ms": percentile(lat, 50), "1 text p95 ms": percentile(lat, 95),
@@ -92,11 +92,11 @@ def main(argv=None) -> None:
         parser.error("use at least 20 requests and batches of at least 2 texts")
     set_cpu_threads()
     profile = config.get_profile()
-    model_dir = args.model or train.runs_dir(profile) / train.FINETUNED
+    model_dir = args.model or training.runs_dir(profile) / training.FINETUNED
     if args.model is None and not (model_dir / "model.safetensors").is_file():
         print(f"No model in {model_dir}: training lesson 03's model for profile {profile.name} first.", flush=True)
-        train.finetuned_model(profile)
-    serve.check_model_folder(model_dir)
+        training.finetuned_model(profile)
+    serving.check_model_folder(model_dir)
     test = data.load_tweets(profile)["test"]
     texts, labels = list(test["text"]), np.array(test["label"])
 

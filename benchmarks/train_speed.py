@@ -3,7 +3,7 @@
 Trains the course's encoder on the same 1,000 training tweets twice, in one process:
 
 - **course**: dynamic padding (each batch padded to its own longest tweet), batches grouped by length,
-  one torch thread per core — the settings the lessons use (`ftlab.train`);
+  one torch thread per core — the settings the lessons use (`ftlab.training`);
 - **naive**: the usual tutorial set-up — every tweet padded to 128 tokens, random order.
 
 It prints samples per second for both and their ratio, and the achieved FLOP/s against a rough estimate of
@@ -39,7 +39,7 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42) -> dict:
     import torch
     from transformers import DataCollatorWithPadding, Trainer, set_seed
 
-    from ftlab import data, models, train
+    from ftlab import data, models, training
     from ftlab.config import get_profile
 
     set_seed(seed)
@@ -50,14 +50,14 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42) -> dict:
     tokenizer = models.load_tokenizer(profile.model)
     if setup == "course":
         encoded = data.tokenize(dataset, tokenizer, profile.max_length)
-        collator = train.make_collator(tokenizer)
+        collator = training.make_collator(tokenizer)
     else:
         encoded = dataset.map(lambda b: tokenizer(b["text"], truncation=True, padding="max_length", max_length=128),
                               batched=True)
         collator = DataCollatorWithPadding(tokenizer)
     encoded = encoded.select_columns(["input_ids", "attention_mask", "token_type_ids", "label"])
     model = models.load_classifier(profile.model, device="cpu")
-    args = train.training_arguments(
+    args = training.training_arguments(
         f"/tmp/ftlab-bench-{setup}", learning_rate=1e-4, epochs=epochs, batch_size=32, seed=seed,
         group_by_length=(setup == "course"), eval_strategy="no", logging_strategy="no", disable_tqdm=True,
     )

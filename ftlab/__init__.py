@@ -1,8 +1,14 @@
 """ftlab: the helper package of the ftlab course on fine-tuning pretrained models.
 
-Modules, one job each: `config` (profiles, labels, sizes), `assets` (find models and data offline),
-`data` (the tweets and your own files), `models` (load, embed, zero-shot), `checks` (exercise self-checks),
-`exercises` (makes exercise notebooks from solutions), `cli` (`ftlab doctor`).
+Grouped by role, in layers; a module imports only from the layers below its own (docs/architecture.md):
+
+- the library every notebook imports: `config` (every setting), `assets` (models and data offline),
+  `data` (the tweets and your own files), `models` (load, batched inference, zero-shot), `evaluate` (scores);
+- `training/`: the plain loop, the `Trainer` set-up, runs saved atomically, cheaper ways to fine-tune, `ftlab train`;
+- `serving/`: a model folder loaded safely, the HTTP service, the model card;
+- `labs/`: code for one lesson's experiments (lesson 06's pitfalls, lesson 07's generative tools and phrasebook);
+- `course/`: the lesson start, the exercise generator and self-checks, the Colab cells, the widgets;
+- `cli` on top: `ftlab doctor`, `ftlab train`, `ftlab serve`.
 """
 
 __version__ = "0.1.0"

@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftlab.config import cache_dir, env_flag
+
 OVERRIDE_ENV = "FTLAB_ASSETS_DIR"
 
 
@@ -100,16 +102,12 @@ HERE = Path(__file__).resolve().parent
 
 def override_dir() -> Path:
     """The folder whose contents take precedence over everything else."""
-    default = Path.home() / ".cache" / "ftlab" / "assets"
-    return Path(os.environ.get(OVERRIDE_ENV, default)).expanduser()
+    return Path(os.environ.get(OVERRIDE_ENV, cache_dir() / "assets")).expanduser()
 
 
 def hub_offline() -> bool:
     """True when the learner (or a test) has switched the Hugging Face hub off."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}:
-            return True
-    return False
+    return any(env_flag(var, False) for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def _override_path(name: str) -> Path | None:
@@ -190,7 +188,7 @@ def resolve(name: str, kind: str | None = None) -> Path:
     if name in ASSETS:
         asset = ASSETS[name]
         if kind is not None and asset.kind != kind:
-            raise AssetNotFoundError(f"{name!r} is a {asset.kind} asset, not a {kind} one")
+            raise AssetNotFoundError(f"{name!r} is a {asset.kind} asset, not a {kind} one: use resolve_{asset.kind}({name!r})")
         return packaged_path(asset)
     return _from_hub(name, kind or "model")
 

@@ -10,10 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-from ftlab import __version__
+from ftlab import __version__, serving
 from ftlab.assets import ASSETS, check_asset, hub_offline
-from ftlab.config import PROFILES, get_profile
-from ftlab.course import package_versions
+from ftlab.config import LABELS, PROFILES, SERVE_MAX_BATCH, SERVE_MAX_CHARS, get_profile
+from ftlab.course.lesson import package_versions
+from ftlab.data import clean_text, load_raw_tweets
+from ftlab.labs.generative import generate, load_causal_lm
+from ftlab.labs.pitfalls import lee_corpus
+from ftlab.models import embed, load_classifier, load_encoder, load_tokenizer, pick_device
+from ftlab.training import job
+from ftlab.training.loop import train_classifier
 
 MINIMUM_PYTHON = (3, 10)
 
@@ -36,7 +42,6 @@ def doctor_report(load_model: bool = True) -> dict:
         report["profile"] = None
     report["hub"] = "off (HF_HUB_OFFLINE=1)" if hub_offline() else "on (used only for hub names you ask for)"
     try:
-        from ftlab.models import pick_device
 
         report["device"] = pick_device()
     except ImportError as err:
@@ -77,7 +82,6 @@ def _attempt(check) -> dict:
 
 def _load_minilm() -> tuple[bool, str]:
     """Lessons 01-06 and 08: load the encoder and embed one sentence."""
-    from ftlab.models import embed, load_encoder, load_tokenizer
 
     model, tokenizer = load_encoder("minilm", device="cpu"), load_tokenizer("minilm")
     vector = embed(["The course runs offline."], model, tokenizer, progress=False)
@@ -86,7 +90,6 @@ def _load_minilm() -> tuple[bool, str]:
 
 def _load_tweets() -> tuple[bool, str]:
     """Lessons 02-08: read the labelled tweets."""
-    from ftlab.data import load_raw_tweets
 
     raw = load_raw_tweets()
     return len(raw) > 30_000, f"read {len(raw):,} labelled tweets"
@@ -94,7 +97,6 @@ def _load_tweets() -> tuple[bool, str]:
 
 def _load_lee() -> tuple[bool, str]:
     """Lesson 06: the Lee corpus and its similarity ratings."""
-    from ftlab.experiments import lee_corpus
 
     docs, ratings = lee_corpus()
     return len(docs) == 50, f"read {len(docs)} documents and a {ratings.shape[0]}×{ratings.shape[1]} rating matrix"
@@ -102,7 +104,6 @@ def _load_lee() -> tuple[bool, str]:
 
 def _load_tiny_gpt2() -> tuple[bool, str]:
     """Lesson 07: load the tiny GPT-2 and let it write a few tokens."""
-    from ftlab.generative import generate, load_causal_lm
 
     model, tokenizer = load_causal_lm("tiny-gpt2", device="cpu")
     text = generate(model, tokenizer, ["It is a truth"], max_new_tokens=5)[0]
@@ -116,11 +117,6 @@ def _smoke_fine_tune(n_tweets: int = 64, batch_size: int = 16) -> tuple[bool, st
     """A few optimizer steps of full fine-tuning on a few cleaned tweets: the loss is finite and weights moved."""
     import numpy as np
     from datasets import Dataset
-
-    from ftlab.config import LABELS
-    from ftlab.data import clean_text, load_raw_tweets
-    from ftlab.experiments import train_classifier
-    from ftlab.models import load_classifier, load_tokenizer
 
     raw = load_raw_tweets()
     raw = raw[raw["sentiment"].isin(LABELS)].sample(n_tweets, random_state=0)
@@ -163,7 +159,6 @@ def _print_report(report: dict) -> None:
 
 
 def _serve(args, parser) -> int:
-    from ftlab import serve
 
     for name in ("max_batch", "max_chars"):
         value = getattr(args, name)
@@ -172,21 +167,20 @@ def _serve(args, parser) -> int:
     if not 0 < args.port < 65536:
         parser.error(f"--port must be between 1 and 65535, not {args.port}")
     try:
-        serve.check_model_folder(args.model_dir)
-    except serve.ModelFolderError as err:
+        serving.check_model_folder(args.model_dir)
+    except serving.ModelFolderError as err:
         print(f"ftlab serve: {err}", file=sys.stderr)
         return 2
     try:
-        serve.serve(args.model_dir, host=args.host, port=args.port, int8=args.int8,
-                    max_batch=args.max_batch or serve.MAX_BATCH, max_chars=args.max_chars or serve.MAX_CHARS,
-                    log_level=args.log_level)
+        serving.serve(args.model_dir, host=args.host, port=args.port, int8=args.int8,
+                      max_batch=args.max_batch or SERVE_MAX_BATCH, max_chars=args.max_chars or SERVE_MAX_CHARS,
+                      log_level=args.log_level)
     except KeyboardInterrupt:
         pass
     return 0
 
 
 def _train(args) -> int:
-    from ftlab import job
 
     try:
         config = job.load_config(args.config, args.set)
@@ -227,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--int8", action="store_true", help="quantize the Linear layers to 8-bit integers (CPU)")
-    serve.add_argument("--max-batch", type=int, default=None, help="texts per request (default 64)")
-    serve.add_argument("--max-chars", type=int, default=None, help="characters per text (default 2000)")
+    serve.add_argument("--max-batch", type=int, default=None, help=f"texts per request (default {SERVE_MAX_BATCH})")
+    serve.add_argument("--max-chars", type=int, default=None, help=f"characters per text (default {SERVE_MAX_CHARS})")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     args = parser.parse_args(argv)
     if args.command == "serve":

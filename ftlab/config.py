@@ -1,9 +1,13 @@
-"""Everything the course can be tuned by, in one place: profiles, asset names, labels, split sizes."""
+"""Everything the course can be tuned by, in one place: profiles, labels, seeds, recipes, folders, limits.
+
+It also reads the course's environment settings (`env_flag`) and tells where the code runs (`in_notebook`).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 PROFILE_ENV = "FTLAB_PROFILE"
 DEFAULT_PROFILE = "standard"  # without FTLAB_PROFILE: this on a CPU, GPU_PROFILE where a CUDA GPU is present
@@ -15,16 +19,82 @@ SEED = 42
 # Share of the cleaned tweets in each fixed split (stratified by label and topic).
 SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 
+# The tweets' topic, derived from the text (the file merges separate data sets and has no topic column). Rules are
+# tried in order and the first match wins (a tweet to @united that mentions an iPhone is an airline tweet). Airline
+# tweets are recognised by the airlines' handles, the others by keywords and hashtags.
+TOPIC_RULES: tuple[tuple[str, str], ...] = (
+    ("airline", r"@(?:united|usairways|americanair|southwestair|jetblue|virginamerica|delta\w*)\b"),
+    (
+        "deflategate",
+        r"deflate|brady|belichick|patriots|#pats\b|\bpsi\b|\bnfl|goodell|super ?bowl|seahawks|footballs?\b",
+    ),
+    ("coachella", r"coachella"),
+    ("claritin", r"claritin"),
+    (
+        "self_driving",
+        r"driver ?-? ?less|self[- #]*driving|autonomous|automous|automated (?:car|vehicle)|google car|robot car",
+    ),
+    ("apple", r"@apple\b|#apple\b|\bapple\b|iphone|ipad|\bios\b|\bmac\b|itunes|macbook|aapl"),
+)
+OTHER_TOPIC = "other"
+TOPICS: tuple[str, ...] = tuple(name for name, _ in TOPIC_RULES) + (OTHER_TOPIC,)
+
 # Annotator agreement at or above this counts as a "high-confidence" label.
 HIGH_CONFIDENCE = 0.8
 
 # The rest of the fine-tuning recipe of lesson 03 (the learning rate is in the profile); warmup is a share
-# of the training steps.
+# of the training steps. Gradients are clipped to this norm before every optimizer step.
 WEIGHT_DECAY = 0.01
 WARMUP = 0.1
+MAX_GRAD_NORM = 1.0
 
-# Where lessons save the models they train, one folder per profile: $FTLAB_RUNS_DIR, else ~/.cache/ftlab/runs.
+# Lesson 07's recipe for the causal language model: cosine schedule, warm-up share, weight decay.
+GENERATIVE_SCHEDULE = "cosine"
+GENERATIVE_WARMUP = 0.1
+GENERATIVE_WEIGHT_DECAY = 0.01
+
+# Where lessons save the models they train, one folder per profile: $FTLAB_RUNS_DIR, else cache_dir()/runs.
 RUNS_ENV = "FTLAB_RUNS_DIR"
+# The record ftlab writes next to every model it trains (recipe, base model, scores), read by the card and service.
+RUN_INFO = "ftlab_run.json"
+
+# The HTTP service's limits: texts per request, characters per text, and how long a request may wait (ms) for
+# others to join its batch. The number of tokens it reads per text is the one the model was trained with.
+SERVE_MAX_BATCH = 64
+SERVE_MAX_CHARS = 2_000
+SERVE_MAX_WAIT_MS = 5.0
+
+# Environment switches: FTLAB_LIVE_PLOT=0 prints training progress instead of redrawing a plot, FTLAB_WIDGETS=0
+# keeps only the printouts of the interactive views.
+LIVE_PLOT_ENV = "FTLAB_LIVE_PLOT"
+WIDGETS_ENV = "FTLAB_WIDGETS"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def cache_dir() -> Path:
+    """The course's folder for what it keeps between runs: ~/.cache/ftlab (assets you add, models lessons train)."""
+    return Path.home() / ".cache" / "ftlab"
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """The on/off setting in environment variable `name` (1/true/yes/on or 0/false/no/off); `default` if unset."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return default
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, VS Code, Colab), where plots can redraw and widgets can show."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 @dataclass(frozen=True)

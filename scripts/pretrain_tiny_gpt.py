@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, get_cosine_schedule_with_warmup, set_seed
 
-    from ftlab.train import save_atomically
+    from ftlab.training.runs import save_atomically
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="model folder to write")

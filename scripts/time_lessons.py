@@ -1,4 +1,4 @@
-"""Time every notebook under the given profiles and write the table the course shows (ftlab/lesson_times.json).
+"""Time every notebook under the given profiles and write the table the course shows (ftlab/course/lesson_times.json).
 
 Usage:  python scripts/time_lessons.py [--profiles quick standard] [--only 03 04] [--keep DIR]
 Each notebook runs top to bottom in a fresh kernel of this environment, with the hub switched off. Lessons run in
@@ -20,7 +20,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMES = ROOT / "ftlab" / "lesson_times.json"
+TIMES = ROOT / "ftlab" / "course" / "lesson_times.json"
 
 
 def machine() -> str:

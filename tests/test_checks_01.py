@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ftlab import checks
-from ftlab.checks import ExerciseCheckError
+from ftlab.course.checks import lesson01 as checks
+from ftlab.course.checks.core import ExerciseCheckError
 from ftlab.config import ZERO_SHOT_PROMPTS
 
 

@@ -6,8 +6,9 @@ import re
 import pandas as pd
 import pytest
 
-from ftlab import checks, data
-from ftlab.checks import ExerciseCheckError
+from ftlab import data
+from ftlab.course.checks import lesson02 as checks
+from ftlab.course.checks.core import ExerciseCheckError
 from ftlab.config import LABELS
 
 

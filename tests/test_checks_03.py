@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from ftlab import checks
-from ftlab.checks import ExerciseCheckError
+from ftlab.course.checks import lesson03 as checks
+from ftlab.course.checks.core import ExerciseCheckError
 
 
 def good_step(model, batch, optimizer):

@@ -9,8 +9,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score
 
-from ftlab import checks, evaluate
-from ftlab.checks import ExerciseCheckError
+from ftlab import evaluate
+from ftlab.course.checks import lesson04 as checks
+from ftlab.course.checks.core import ExerciseCheckError
 
 
 def stub(*args):

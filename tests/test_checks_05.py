@@ -8,8 +8,9 @@ import pytest
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ftlab import checks, data, serve
-from ftlab.checks import ExerciseCheckError
+from ftlab import data, serving
+from ftlab.course.checks import lesson05 as checks
+from ftlab.course.checks.core import ExerciseCheckError
 
 
 def nearest_rank(values, q):
@@ -32,8 +33,8 @@ def _clean_endpoint(clean: bool):
         @app.post("/predict_clean")
         async def predict_clean(request: Request):
             try:
-                texts, is_batch = serve.parse_request(await request.json())
-            except serve.BadRequest as err:
+                texts, is_batch = serving.parse_request(await request.json())
+            except serving.BadRequest as err:
                 return JSONResponse(status_code=err.status, content={"error": str(err)})
             if clean:
                 texts = [data.clean_text(t) for t in texts]
@@ -54,7 +55,7 @@ def test_clean_endpoint_check():
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("check05") / "model"
     checks._check_model_folder(folder)
-    with serve.BackgroundServer(folder, extra_args=("--max-batch", "4")) as running:
+    with serving.BackgroundServer(folder, extra_args=("--max-batch", "4")) as running:
         yield running
 
 

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
-from ftlab import checks, experiments
-from ftlab.checks import ExerciseCheckError
+from ftlab import training
+from ftlab.labs import pitfalls
+from ftlab.course.checks import lesson06 as checks
+from ftlab.course.checks.core import ExerciseCheckError
 
 
 def reference_early_stopping(values, patience, higher_is_better=True):
-    return experiments.early_stopping_epochs(values, patience, higher_is_better)
+    return training.early_stopping_epochs(values, patience, higher_is_better)
 
 
 def test_early_stopping_check_accepts_the_library_function():
@@ -17,7 +19,7 @@ def test_early_stopping_check_accepts_the_library_function():
 
 def test_early_stopping_check_explains_an_off_by_one():
     def zero_based(values, patience, higher_is_better=True):
-        best, stop = experiments.early_stopping_epochs(values, patience, higher_is_better)
+        best, stop = training.early_stopping_epochs(values, patience, higher_is_better)
         return best - 1, stop - 1
 
     with pytest.raises(ExerciseCheckError, match="off-by-one"):
@@ -50,7 +52,7 @@ def test_early_stopping_check_reports_an_unfinished_stub():
 
 
 def uniform(labels, share, seed=0):
-    return experiments.flip_labels(labels, share, seed=seed)
+    return pitfalls.flip_labels(labels, share, seed=seed)
 
 
 def test_flip_uniform_check_accepts_the_library_function():
@@ -60,7 +62,7 @@ def test_flip_uniform_check_accepts_the_library_function():
 @pytest.mark.parametrize("wrong, message", [
     (lambda labels, share, seed=0: np.where(np.random.default_rng(seed).random(len(labels)) < share,
                                             (np.asarray(labels) + 1) % 3, labels), "exactly 180"),
-    (lambda labels, share, seed=0: experiments.flip_labels(labels, share, seed=np.random.randint(1 << 30)),
+    (lambda labels, share, seed=0: pitfalls.flip_labels(labels, share, seed=np.random.randint(1 << 30)),
      "same seed"),
     (lambda labels, share, seed=0: np.concatenate([(np.asarray(labels[:int(share * len(labels))]) + 1) % 3,
                                                    labels[int(share * len(labels)):]]), "spread over the whole"),
@@ -72,7 +74,7 @@ def test_flip_uniform_check_explains_wrong_answers(wrong, message):
 
 def test_flip_uniform_check_catches_changing_the_input():
     def in_place(labels, share, seed=0):
-        noisy = experiments.flip_labels(labels, share, seed=seed)
+        noisy = pitfalls.flip_labels(labels, share, seed=seed)
         labels[:] = noisy
         return noisy
 
@@ -115,23 +117,23 @@ def test_break_even_check_wants_interpolation_and_none():
 
 def test_flip_labels_flips_exactly_the_share_to_other_classes():
     labels = np.array([0, 1, 2, 0, 1, 2, 0, 0, 1, 2] * 10)
-    noisy = experiments.flip_labels(labels, 0.3, seed=3)
+    noisy = pitfalls.flip_labels(labels, 0.3, seed=3)
     assert (noisy != labels).sum() == 30
-    assert np.array_equal(noisy, experiments.flip_labels(labels, 0.3, seed=3))
-    assert np.array_equal(experiments.flip_labels(labels, 0.0), labels)
+    assert np.array_equal(noisy, pitfalls.flip_labels(labels, 0.3, seed=3))
+    assert np.array_equal(pitfalls.flip_labels(labels, 0.0), labels)
 
 
 def test_flip_labels_with_weights_only_picks_weighted_examples():
     labels = np.zeros(100, dtype=int)
     weights = np.r_[np.zeros(50), np.ones(50)]
-    noisy = experiments.flip_labels(labels, 0.2, weights=weights)
+    noisy = pitfalls.flip_labels(labels, 0.2, weights=weights)
     assert (noisy[:50] == 0).all() and (noisy[50:] != 0).sum() == 20
     with pytest.raises(ValueError, match="fewer than"):
-        experiments.flip_labels(labels, 0.6, weights=weights)
+        pitfalls.flip_labels(labels, 0.6, weights=weights)
     with pytest.raises(ValueError, match="between 0 and 1"):
-        experiments.flip_labels(labels, 1.5)
+        pitfalls.flip_labels(labels, 1.5)
     with pytest.raises(ValueError, match="non-negative"):
-        experiments.flip_labels(labels, 0.1, weights=-weights)
+        pitfalls.flip_labels(labels, 0.1, weights=-weights)
 
 
 @pytest.mark.parametrize("values, patience, higher, expected", [
@@ -139,21 +141,21 @@ def test_flip_labels_with_weights_only_picks_weighted_examples():
     ([1.0, 0.8, 0.9, 0.7], 2, False, (4, 4)),
 ])
 def test_early_stopping_epochs(values, patience, higher, expected):
-    assert experiments.early_stopping_epochs(values, patience, higher) == expected
+    assert training.early_stopping_epochs(values, patience, higher) == expected
 
 
 def test_early_stopping_epochs_rejects_bad_input():
     with pytest.raises(ValueError, match="empty"):
-        experiments.early_stopping_epochs([], 2)
+        training.early_stopping_epochs([], 2)
     with pytest.raises(ValueError, match="at least 1"):
-        experiments.early_stopping_epochs([0.5], 0)
+        training.early_stopping_epochs([0.5], 0)
 
 
 def test_lee_corpus_loads_and_the_pretrained_encoder_has_the_skill():
     from ftlab.models import load_encoder, load_tokenizer
 
-    docs, ratings = experiments.lee_corpus()
-    i, j, human = experiments.lee_pairs(ratings)
+    docs, ratings = pitfalls.lee_corpus()
+    i, j, human = pitfalls.lee_pairs(ratings)
     assert len(docs) == 50 and len(human) == 1225 and (human > 0).all() and (human <= 1).all()
-    skill = experiments.similarity_skill(load_encoder(), load_tokenizer(), docs, ratings)
+    skill = pitfalls.similarity_skill(load_encoder(), load_tokenizer(), docs, ratings)
     assert 0.6 < skill < 0.7  # 0.656 for all-MiniLM-L6-v2 (mean pooling, 256 tokens)

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from ftlab import checks, generative
-from ftlab.checks import ExerciseCheckError
-from ftlab.phrasebook import phrasebook
+from ftlab.labs import generative
+from ftlab.course.checks import lesson07 as checks
+from ftlab.course.checks.core import ExerciseCheckError
+from ftlab.labs.phrasebook import phrasebook
 
 TEMPLATE = "French: {source}\nEnglish:"
 

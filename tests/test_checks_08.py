@@ -1,7 +1,9 @@
 import pytest
 
-from ftlab import checks, efficient, models
-from ftlab.checks import ExerciseCheckError
+from ftlab import models
+from ftlab.training import efficient
+from ftlab.course.checks import lesson08 as checks
+from ftlab.course.checks.core import ExerciseCheckError
 
 
 def lora_count(hidden, layers, rank, matrices, labels):

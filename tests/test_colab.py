@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ftlab import colab
+from ftlab.course import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = colab.repository_url(ROOT)
@@ -33,7 +33,7 @@ def test_notebook_starts_with_its_badge_and_the_bootstrap_cell(notebook):
     nb = nbformat.read(ROOT / notebook, as_version=4)
     assert nb.cells[0].cell_type == "markdown"
     assert nb.cells[0].source == colab.badge_source(URL, notebook.as_posix()), \
-        "run `python -m ftlab.colab` from the repository root"
+        "run `python -m ftlab.course.colab` from the repository root"
     boots = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "google.colab" in c.source]
     assert len(boots) == 1 and nb.cells[boots[0]].source == colab.bootstrap_source(URL)
     first_ftlab = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "ftlab" in c.source

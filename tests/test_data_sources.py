@@ -44,7 +44,7 @@ def test_profile_sample_sizes_match_the_config():
 def test_lesson_07_figures_match_the_model_folder_and_the_phrasebook():
     import json
 
-    from ftlab import phrasebook
+    from ftlab.labs import phrasebook
     from ftlab.assets import resolve_model
 
     folder = resolve_model("tiny-gpt2")

@@ -1,4 +1,4 @@
-"""ftlab.efficient: the four ways of fine-tuning, LoRA merging, memory measurement; accumulation and autocast."""
+"""ftlab.training.efficient: the four ways of fine-tuning, LoRA merging, memory measurement; accumulation and autocast."""
 
 import time
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from ftlab import efficient, experiments, models
+from ftlab import models, training
+from ftlab.training import efficient
 from test_experiments import TinyTokenizer, tiny_dataset, tiny_model
 
 
@@ -110,7 +111,7 @@ def test_step_cost_grows_with_batch_size_and_refuses_bad_shapes():
 
 def test_gradient_accumulation_takes_the_same_steps():
     train = tiny_dataset(48)
-    runs = [experiments.train_classifier(train, TinyTokenizer(), model=bert(layers=1, dropout=0.0), epochs=2,
+    runs = [training.train_classifier(train, TinyTokenizer(), model=bert(layers=1, dropout=0.0), epochs=2,
                                          batch_size=8, learning_rate=3e-3, gradient_accumulation=pieces,
                                          progress=False) for pieces in (1, 4)]
     assert len(runs[0].step_losses) == len(runs[1].step_losses) == 12
@@ -120,11 +121,11 @@ def test_gradient_accumulation_takes_the_same_steps():
 
 
 def test_autocast_trains_and_bad_settings_are_refused():
-    run = experiments.train_classifier(tiny_dataset(32), TinyTokenizer(), model=tiny_model(), epochs=1,
+    run = training.train_classifier(tiny_dataset(32), TinyTokenizer(), model=tiny_model(), epochs=1,
                                        batch_size=8, autocast="bf16", progress=False)
     assert len(run.step_losses) == 4 and np.isfinite(run.step_losses).all()
     with pytest.raises(ValueError, match="autocast"):
-        experiments.train_classifier(tiny_dataset(8), TinyTokenizer(), model=tiny_model(), autocast="fp8")
+        training.train_classifier(tiny_dataset(8), TinyTokenizer(), model=tiny_model(), autocast="fp8")
     with pytest.raises(ValueError, match="gradient_accumulation"):
-        experiments.train_classifier(tiny_dataset(8), TinyTokenizer(), model=tiny_model(), batch_size=4,
+        training.train_classifier(tiny_dataset(8), TinyTokenizer(), model=tiny_model(), batch_size=4,
                                      gradient_accumulation=5)

@@ -3,14 +3,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ftlab.exercises import build, make_exercise, make_stub_source
+from ftlab.course.exercises import build, make_exercise, make_stub_source
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_exercises_are_exactly_what_the_generator_makes():
     differing = build(ROOT / "solutions", ROOT / "exercises", check=True)
-    assert differing == [], f"run `python -m ftlab.exercises` to regenerate: {differing}"
+    assert differing == [], f"run `python -m ftlab.course.exercises` to regenerate: {differing}"
 
 
 def test_every_lesson_after_00_has_a_solution_and_an_exercise():

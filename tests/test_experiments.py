@@ -1,4 +1,4 @@
-"""ftlab.experiments: the training loop for many small runs, early stopping, the Lab, with a tiny model."""
+"""ftlab.labs.pitfalls: the training loop for many small runs, early stopping, the Lab, with a tiny model."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import torch
 from datasets import ClassLabel, Dataset
 from transformers import BatchEncoding, BertConfig, BertForSequenceClassification
 
-from ftlab import experiments
+from ftlab import training
+from ftlab.labs import pitfalls
 from ftlab.config import LABELS
 
 
@@ -48,7 +49,7 @@ def tiny_dataset(n=48, seed=0):
 
 def test_training_learns_a_learnable_task():
     train, test = tiny_dataset(96, seed=0), tiny_dataset(60, seed=1)
-    run = experiments.train_classifier(train, TinyTokenizer(), model=tiny_model(), validation=test, epochs=8,
+    run = training.train_classifier(train, TinyTokenizer(), model=tiny_model(), validation=test, epochs=8,
                                        batch_size=8, learning_rate=3e-3, progress=False)
     assert list(run.history["epoch"]) == list(range(1, 9))
     assert run.history["train_loss"].iloc[-1] < run.history["train_loss"].iloc[0]
@@ -59,7 +60,7 @@ def test_training_learns_a_learnable_task():
 
 def test_same_seed_same_run():
     train = tiny_dataset(48)
-    runs = [experiments.train_classifier(train, TinyTokenizer(), model=tiny_model(), epochs=2, batch_size=8,
+    runs = [training.train_classifier(train, TinyTokenizer(), model=tiny_model(), epochs=2, batch_size=8,
                                          learning_rate=1e-3, seed=5, progress=False) for _ in range(2)]
     assert runs[0].step_losses == runs[1].step_losses
 
@@ -67,15 +68,15 @@ def test_same_seed_same_run():
 def test_early_stopping_stops_and_restores_the_best_epoch():
     train = tiny_dataset(48, seed=0)
     # Validation labels that contradict the training pattern: validation loss rises once the model learns it.
-    validation = experiments.with_labels(tiny_dataset(30, seed=2),
+    validation = pitfalls.with_labels(tiny_dataset(30, seed=2),
                                          (np.array(tiny_dataset(30, seed=2)["label"]) + 1) % 3)
     model = tiny_model()
-    run = experiments.train_classifier(train, TinyTokenizer(), model=model, validation=validation, epochs=20,
+    run = training.train_classifier(train, TinyTokenizer(), model=model, validation=validation, epochs=20,
                                        batch_size=8, learning_rate=3e-3, patience=2, monitor="loss", progress=False)
     losses = run.history["eval_loss"].tolist()
     assert run.stopped_epoch < 20
-    assert (run.best_epoch, run.stopped_epoch) == experiments.early_stopping_epochs(losses, 2, higher_is_better=False)
-    restored = experiments.evaluate_classifier(run.model, validation, TinyTokenizer())
+    assert (run.best_epoch, run.stopped_epoch) == training.early_stopping_epochs(losses, 2, higher_is_better=False)
+    restored = training.evaluate_classifier(run.model, validation, TinyTokenizer())
     assert restored["loss"] == pytest.approx(min(losses), abs=1e-5)
     assert run.final["eval_loss"] == pytest.approx(min(losses))
 
@@ -84,7 +85,7 @@ def test_weight_decay_is_applied():
     train = tiny_dataset(48)
     norms = {}
     for decay in (0.0, 5.0):
-        run = experiments.train_classifier(train, TinyTokenizer(), model=tiny_model(), epochs=3, batch_size=8,
+        run = training.train_classifier(train, TinyTokenizer(), model=tiny_model(), epochs=3, batch_size=8,
                                            learning_rate=1e-2, weight_decay=decay, progress=False)
         norms[decay] = run.model.bert.encoder.layer[0].attention.self.query.weight.norm().item()
     assert norms[5.0] < 0.9 * norms[0.0]
@@ -96,7 +97,7 @@ def test_frozen_parameters_stay_frozen():
         parameter.requires_grad = name.startswith("classifier")
     before = model.bert.encoder.layer[0].output.dense.weight.detach().clone()
     head = model.classifier.weight.detach().clone()
-    experiments.train_classifier(tiny_dataset(32), TinyTokenizer(), model=model, epochs=1, batch_size=8,
+    training.train_classifier(tiny_dataset(32), TinyTokenizer(), model=model, epochs=1, batch_size=8,
                                  learning_rate=1e-2, progress=False)
     assert torch.equal(model.bert.encoder.layer[0].output.dense.weight, before)
     assert not torch.equal(model.classifier.weight, head)
@@ -109,22 +110,22 @@ def test_frozen_parameters_stay_frozen():
 ])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        experiments.train_classifier(tiny_dataset(8), TinyTokenizer(), model=tiny_model(), progress=False, **kwargs)
+        training.train_classifier(tiny_dataset(8), TinyTokenizer(), model=tiny_model(), progress=False, **kwargs)
 
 
 def test_empty_training_set_and_fully_frozen_model_are_refused():
     with pytest.raises(ValueError, match="empty"):
-        experiments.train_classifier(tiny_dataset(8).select([]), TinyTokenizer(), model=tiny_model(), progress=False)
+        training.train_classifier(tiny_dataset(8).select([]), TinyTokenizer(), model=tiny_model(), progress=False)
     model = tiny_model()
     for parameter in model.parameters():
         parameter.requires_grad = False
     with pytest.raises(ValueError, match="no trainable parameters"):
-        experiments.train_classifier(tiny_dataset(8), TinyTokenizer(), model=model, progress=False)
+        training.train_classifier(tiny_dataset(8), TinyTokenizer(), model=model, progress=False)
 
 
 def test_lab_scores_every_run_on_the_same_test_set_and_frees_models():
     test = tiny_dataset(30, seed=3)
-    lab = experiments.Lab(TinyTokenizer(), test, recipe=dict(learning_rate=3e-3, batch_size=8, epochs=2),
+    lab = pitfalls.Lab(TinyTokenizer(), test, recipe=dict(learning_rate=3e-3, batch_size=8, epochs=2),
                           min_examples=64)
     assert lab.epochs_for(8) == 8 and lab.epochs_for(200) == 2
     run = lab.fit("small", tiny_dataset(16), model=tiny_model())
@@ -135,12 +136,12 @@ def test_lab_scores_every_run_on_the_same_test_set_and_frees_models():
     table = lab.table()
     assert list(table.index) == ["small", "kept"] and table.loc["small", "epochs"] == 4
     with pytest.raises(ValueError, match="non-empty tokenized dataset"):
-        experiments.Lab(TinyTokenizer(), test.select([]), recipe={})
+        pitfalls.Lab(TinyTokenizer(), test.select([]), recipe={})
 
 
 def test_with_labels_replaces_the_labels_and_keeps_the_class_names():
     data = tiny_dataset(10)
-    new = experiments.with_labels(data, [0] * 10)
+    new = pitfalls.with_labels(data, [0] * 10)
     assert new["label"] == [0] * 10 and new.features["label"].names == list(LABELS)
     with pytest.raises(ValueError, match="got 3 labels"):
-        experiments.with_labels(data, [0, 1, 2])
+        pitfalls.with_labels(data, [0, 1, 2])

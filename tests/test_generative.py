@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from ftlab import generative
-from ftlab.generative import IGNORE
+from ftlab.labs import generative
+from ftlab.labs.generative import IGNORE
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_prose_perplexity(lm):
 
 
 def test_a_few_steps_of_fine_tuning_lower_the_answer_loss(lm):
-    from ftlab.phrasebook import phrasebook
+    from ftlab.labs.phrasebook import phrasebook
 
     _, tokenizer = lm
     model, _ = generative.load_causal_lm("tiny-gpt2", device="cpu")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlab import job
+from ftlab.training import job
 
 ROOT = Path(__file__).resolve().parents[1]
 

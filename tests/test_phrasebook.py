@@ -1,7 +1,7 @@
 import pytest
 
-from ftlab import phrasebook
-from ftlab.phrasebook import NOUNS, PATTERNS, held_out_pairings
+from ftlab.labs import phrasebook
+from ftlab.labs.phrasebook import NOUNS, PATTERNS, held_out_pairings
 
 
 def noun(en):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ftlab import colab
+from ftlab.course import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*ROOT.glob("ftlab/**/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("tests/**/*.py")])

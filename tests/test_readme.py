@@ -25,7 +25,7 @@ def test_profile_table_matches_the_config():
 def test_time_table_is_the_measured_one():
     from ftlab.course import times_table
 
-    assert times_table() in README, ("the README's table of lesson times differs from ftlab/lesson_times.json: "
+    assert times_table() in README, ("the README's table of lesson times differs from ftlab/course/lesson_times.json: "
                                      "paste the output of  python -c 'from ftlab.course import times_table; "
                                      "print(times_table())'")
 
@@ -47,6 +47,6 @@ def test_the_teaching_guide_has_the_measured_times_and_every_lesson():
     from ftlab.course import LESSONS, times_table
 
     guide = (Path(__file__).resolve().parents[1] / "docs" / "teaching.md").read_text(encoding="utf-8")
-    assert times_table() in guide, "docs/teaching.md's time table differs from ftlab/lesson_times.json"
+    assert times_table() in guide, "docs/teaching.md's time table differs from ftlab/course/lesson_times.json"
     for name in LESSONS:
         assert re.search(rf"^### {name[:2]} · ", guide, re.MULTILINE), f"docs/teaching.md has no section for {name}"

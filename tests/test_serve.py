@@ -18,7 +18,8 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from ftlab import card, cli, config, serve, train
+from ftlab import cli, config, serving, training
+from ftlab.training import runs
 from ftlab.models import load_tokenizer
 
 LABELS = list(config.LABELS)
@@ -45,14 +46,14 @@ def model_dir(tmp_path_factory, tokenizer):
     folder = tmp_path_factory.mktemp("served") / "model"
     info = {"base_model": "minilm", "recipe": {"profile": config.get_profile("quick").as_dict(), "seed": 42},
             "validation": {"eval_accuracy": 0.5, "eval_macro_f1": 0.4}}
-    train.save_atomically(small_classifier(0), tokenizer, folder,
-                          extra_files={serve.RUN_INFO: json.dumps(info)})
+    training.save_atomically(small_classifier(0), tokenizer, folder,
+                          extra_files={serving.RUN_INFO: json.dumps(info)})
     return folder
 
 
 @pytest.fixture(scope="module")
 def client(model_dir):
-    with TestClient(serve.create_app(model_dir, max_batch=8, max_chars=200)) as test_client:
+    with TestClient(serving.create_app(model_dir, max_batch=8, max_chars=200)) as test_client:
         yield test_client
 
 
@@ -78,26 +79,26 @@ TEXTS = ["the flight was delayed three hours and nobody told us", "great service
 
 
 def test_check_model_folder_explains_what_is_wrong(tmp_path, model_dir):
-    assert serve.check_model_folder(model_dir) == model_dir
-    with pytest.raises(serve.ModelFolderError, match="does not exist"):
-        serve.check_model_folder(tmp_path / "missing")
+    assert serving.check_model_folder(model_dir) == model_dir
+    with pytest.raises(serving.ModelFolderError, match="does not exist"):
+        serving.check_model_folder(tmp_path / "missing")
     (tmp_path / "file.txt").write_text("x")
-    with pytest.raises(serve.ModelFolderError, match="is a file"):
-        serve.check_model_folder(tmp_path / "file.txt")
-    with pytest.raises(serve.ModelFolderError, match="no config.json"):
-        serve.check_model_folder(tmp_path)
+    with pytest.raises(serving.ModelFolderError, match="is a file"):
+        serving.check_model_folder(tmp_path / "file.txt")
+    with pytest.raises(serving.ModelFolderError, match="no config.json"):
+        serving.check_model_folder(tmp_path)
     pickled = tmp_path / "pickled"
     pickled.mkdir()
     (pickled / "config.json").write_text("{}")
     (pickled / "pytorch_model.bin").write_bytes(b"not loaded")
-    with pytest.raises(serve.ModelFolderError, match="pickled weights.*does\\s+not load pickles"):
-        serve.check_model_folder(pickled)
+    with pytest.raises(serving.ModelFolderError, match="pickled weights.*does\\s+not load pickles"):
+        serving.check_model_folder(pickled)
     no_tokenizer = tmp_path / "no_tokenizer"
     no_tokenizer.mkdir()
     for name in ("config.json", "model.safetensors"):
         (no_tokenizer / name).write_bytes((model_dir / name).read_bytes())
-    with pytest.raises(serve.ModelFolderError, match="no tokenizer"):
-        serve.check_model_folder(no_tokenizer)
+    with pytest.raises(serving.ModelFolderError, match="no tokenizer"):
+        serving.check_model_folder(no_tokenizer)
 
 
 # --- predictions ------------------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def test_an_oversized_body_is_refused_before_parsing(client):
 
 
 def test_concurrent_requests_are_batched_together(model_dir):
-    app = serve.create_app(model_dir, max_batch=64, max_wait_ms=50)
+    app = serving.create_app(model_dir, max_batch=64, max_wait_ms=50)
 
     async def many():
         transport = httpx.ASGITransport(app=app)
@@ -184,10 +185,10 @@ def test_concurrent_requests_are_batched_together(model_dir):
 
 
 def test_int8_variant_is_smaller_and_agrees_mostly(model_dir):
-    full = serve.Classifier(model_dir)
-    small = serve.Classifier(model_dir, int8=True)
+    full = serving.Classifier(model_dir)
+    small = serving.Classifier(model_dir, int8=True)
     assert small.int8 and small.describe()["int8"]
-    assert serve.model_size_mb(small.model) < serve.model_size_mb(full.model)
+    assert serving.model_size_mb(small.model) < serving.model_size_mb(full.model)
     p_full, p_small = full.predict_proba(TEXTS), small.predict_proba(TEXTS)
     assert np.allclose(p_small.sum(1), 1, atol=1e-5)
     assert np.abs(p_full - p_small).max() < 0.05
@@ -198,7 +199,7 @@ def test_int8_variant_is_smaller_and_agrees_mostly(model_dir):
 
 def test_real_server_answers_500_requests_from_8_clients_without_errors(model_dir):
     texts = [f"{TEXTS[i % len(TEXTS)]} #{i}" for i in range(500)]
-    with serve.BackgroundServer(model_dir) as server:
+    with serving.BackgroundServer(model_dir) as server:
         assert server.running
 
         def ask(text):
@@ -217,8 +218,8 @@ def test_real_server_answers_500_requests_from_8_clients_without_errors(model_di
 
 
 def test_background_server_reports_a_bad_folder_at_once(tmp_path):
-    with pytest.raises(serve.ModelFolderError, match="does not exist"):
-        serve.BackgroundServer(tmp_path / "nothing")
+    with pytest.raises(serving.ModelFolderError, match="does not exist"):
+        serving.BackgroundServer(tmp_path / "nothing")
 
 
 def test_cli_serve_refuses_a_bad_folder_with_a_message(tmp_path, capsys):
@@ -236,8 +237,8 @@ def test_cli_serve_refuses_a_bad_folder_with_a_message(tmp_path, capsys):
 def test_model_card_records_the_run_and_the_test_scores(tmp_path, model_dir):
     folder = tmp_path / "carded"
     folder.mkdir()
-    (folder / serve.RUN_INFO).write_text((model_dir / serve.RUN_INFO).read_text())
-    path = card.write_model_card(folder, test_scores={"accuracy": 0.61, "macro_f1": 0.55}, test_size=200,
+    (folder / serving.RUN_INFO).write_text((model_dir / serving.RUN_INFO).read_text())
+    path = serving.write_model_card(folder, test_scores={"accuracy": 0.61, "macro_f1": 0.55}, test_size=200,
                                  per_label_f1={"negative": 0.7, "neutral": 0.5, "positive": 0.45},
                                  training_topics={"airline": 300, "apple": 100})
     text = path.read_text()
@@ -246,21 +247,21 @@ def test_model_card_records_the_run_and_the_test_scores(tmp_path, model_dir):
     assert "| test (200 tweets) | 0.610 | 0.550 |" in text
     assert "| validation | 0.500 | 0.400 |" in text
     assert "airline 75%, apple 25%" in text and "## Limitations" in text and "## Intended use" in text
-    info = json.loads((folder / serve.RUN_INFO).read_text())
+    info = json.loads((folder / serving.RUN_INFO).read_text())
     assert info["test"] == {"accuracy": 0.61, "macro_f1": 0.55} and info["test_size"] == 200
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", serve.RUN_INFO], "no temporary file left"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", serving.RUN_INFO], "no temporary file left"
 
 
 def test_model_card_needs_a_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="save the model first"):
-        card.write_model_card(tmp_path / "missing", test_scores={"accuracy": 1.0})
+        serving.write_model_card(tmp_path / "missing", test_scores={"accuracy": 1.0})
 
 
 # --- saving survives an interruption ----------------------------------------------------------------------
 
 KILL_DURING_SAVE = textwrap.dedent("""
     import os, signal, sys
-    from ftlab import train
+    from ftlab import training
     from ftlab.models import load_tokenizer
     sys.path.insert(0, {tests!r})
     from test_serve import small_classifier
@@ -272,14 +273,14 @@ KILL_DURING_SAVE = textwrap.dedent("""
             self.tokenizer.save_pretrained(folder)   # half the files are written ...
             os.kill(os.getpid(), signal.SIGKILL)     # ... and the process dies, like a power cut
 
-    train.save_atomically(small_classifier(1), DiesWhileSaving(load_tokenizer("minilm")), {target!r})
+    training.save_atomically(small_classifier(1), DiesWhileSaving(load_tokenizer("minilm")), {target!r})
 """)
 
 
 def test_a_save_killed_half_way_leaves_the_previous_model_loadable(tmp_path, tokenizer):
     target = tmp_path / "model"
-    train.save_atomically(small_classifier(0), tokenizer, target)
-    before = serve.Classifier(target).predict_proba(TEXTS)
+    training.save_atomically(small_classifier(0), tokenizer, target)
+    before = serving.Classifier(target).predict_proba(TEXTS)
 
     script = KILL_DURING_SAVE.format(tests=str(Path(__file__).parent), target=str(target))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
@@ -288,14 +289,14 @@ def test_a_save_killed_half_way_leaves_the_previous_model_loadable(tmp_path, tok
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "model"]
     assert leftovers and all(name.startswith(".model.saving-") for name in leftovers), leftovers
 
-    after = serve.Classifier(target).predict_proba(TEXTS)
+    after = serving.Classifier(target).predict_proba(TEXTS)
     assert np.array_equal(before, after), "the folder must still hold the previous, complete model"
 
 
 def test_a_failed_rename_puts_the_previous_model_back(tmp_path, tokenizer, monkeypatch):
     target = tmp_path / "model"
-    train.save_atomically(small_classifier(0), tokenizer, target)
-    before = serve.Classifier(target).predict_proba(TEXTS)
+    training.save_atomically(small_classifier(0), tokenizer, target)
+    before = serving.Classifier(target).predict_proba(TEXTS)
     real_replace = os.replace
 
     def replace(src, dst):
@@ -303,9 +304,9 @@ def test_a_failed_rename_puts_the_previous_model_back(tmp_path, tokenizer, monke
             raise OSError("rename failed")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(train.os, "replace", replace)
+    monkeypatch.setattr(runs.os, "replace", replace)
     with pytest.raises(OSError, match="rename failed"):
-        train.save_atomically(small_classifier(1), tokenizer, target)
+        training.save_atomically(small_classifier(1), tokenizer, target)
     monkeypatch.undo()
-    assert np.array_equal(serve.Classifier(target).predict_proba(TEXTS), before)
+    assert np.array_equal(serving.Classifier(target).predict_proba(TEXTS), before)
     assert [p.name for p in tmp_path.iterdir()] == ["model"]

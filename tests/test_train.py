@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ftlab import evaluate, train
+from ftlab import evaluate, models, training
 
 
 def test_scores_macro_f1_weighs_classes_equally():
@@ -28,22 +28,22 @@ def test_trainer_metrics_and_softmax():
 
 
 def test_training_arguments_use_todays_names(tmp_path):
-    args = train.training_arguments(tmp_path, learning_rate=1e-4, epochs=2, batch_size=16)
+    args = training.training_arguments(tmp_path, learning_rate=1e-4, epochs=2, batch_size=16)
     assert args.eval_strategy == "epoch" and args.report_to in ("none", [], ["none"])
     assert args.learning_rate == 1e-4 and args.per_device_train_batch_size == 16
     with pytest.raises(TypeError, match="evaluation_strategy"):
-        train.training_arguments(tmp_path, learning_rate=1e-4, epochs=1, batch_size=8, evaluation_strategy="epoch")
+        training.training_arguments(tmp_path, learning_rate=1e-4, epochs=1, batch_size=8, evaluation_strategy="epoch")
 
 
 def test_history_prints_text_when_not_live(capsys):
-    history = train.TrainingHistory(live=False)
+    history = training.TrainingHistory(live=False)
     history.log(10, 0.5, train_loss=1.0)
     history.log(20, 1.0, eval_loss=0.9, eval_macro_f1=0.6)
     out = capsys.readouterr().out
     assert "eval_macro_f1 0.6000" in out and "train_loss" not in out
     frame = history.frame()
     assert list(frame["step"]) == [10, 20]
-    left, right = train.plot_history(frame)
+    left, right = training.plot_history(frame)
     assert left.get_lines() and right.get_lines()
 
 
@@ -58,7 +58,7 @@ def test_weight_change_is_relative_norm():
     before = {k: v.clone() for k, v in model.state_dict().items()}
     with torch.no_grad():
         model.layer.weight.mul_(1.5)
-    table = train.weight_change(before, model)
+    table = models.weight_change(before, model)
     assert list(table["parameter"]) == ["layer.weight"]
     assert table["relative_change"].iloc[0] == pytest.approx(0.5, rel=1e-5)
 
@@ -82,17 +82,17 @@ def test_save_atomically_replaces_a_model_only_when_complete(tmp_path):
 
     target = tmp_path / "model"
     first = _tiny_classifier(0)
-    train.save_atomically(first, None, target)
+    training.save_atomically(first, None, target)
     assert (target / "model.safetensors").is_file() and not list(target.glob("*.bin"))
 
     with pytest.raises(OSError, match="disk full"):
-        train.save_atomically(_tiny_classifier(1), BrokenTokenizer(), target)
+        training.save_atomically(_tiny_classifier(1), BrokenTokenizer(), target)
     reloaded = AutoModelForSequenceClassification.from_pretrained(target)
     assert torch.equal(reloaded.classifier.weight, first.classifier.weight)
     assert [p.name for p in tmp_path.iterdir()] == ["model"], "a staging folder was left behind"
 
     second = _tiny_classifier(2)
-    train.save_atomically(second, None, target)
+    training.save_atomically(second, None, target)
     reloaded = AutoModelForSequenceClassification.from_pretrained(target)
     assert torch.equal(reloaded.classifier.weight, second.classifier.weight)
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
@@ -101,7 +101,7 @@ def test_save_atomically_replaces_a_model_only_when_complete(tmp_path):
 def test_length_grouped_batches_cover_everything_once_with_less_padding():
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 64, size=1000)
-    batches = train.length_grouped_batches(lengths, 32, seed=1)
+    batches = training.length_grouped_batches(lengths, 32, seed=1)
     flat = sorted(i for b in batches for i in b)
     assert flat == list(range(1000))
     assert all(len(b) <= 32 for b in batches)
@@ -111,10 +111,10 @@ def test_length_grouped_batches_cover_everything_once_with_less_padding():
         return sum(len(b) * lengths[b].max() for b in bs)
 
     assert computed(batches) < 0.8 * computed(random_batches)
-    assert batches == train.length_grouped_batches(lengths, 32, seed=1)
-    assert batches != train.length_grouped_batches(lengths, 32, seed=2)
+    assert batches == training.length_grouped_batches(lengths, 32, seed=1)
+    assert batches != training.length_grouped_batches(lengths, 32, seed=2)
     with pytest.raises(ValueError, match="batch_size"):
-        train.length_grouped_batches(lengths, 0)
+        training.length_grouped_batches(lengths, 0)
 
 
 def test_sort_by_length_and_model_inputs():
@@ -122,13 +122,13 @@ def test_sort_by_length_and_model_inputs():
 
     ds = Dataset.from_dict({"input_ids": [[1, 2, 3], [1], [1, 2]], "attention_mask": [[1, 1, 1], [1], [1, 1]],
                             "label": [0, 1, 2], "text": ["a", "b", "c"]})
-    assert train.sort_by_length(ds)["label"] == [1, 2, 0]
-    assert train.model_inputs(ds).column_names == ["input_ids", "attention_mask", "label"]
+    assert training.sort_by_length(ds)["label"] == [1, 2, 0]
+    assert training.model_inputs(ds).column_names == ["input_ids", "attention_mask", "label"]
 
 
 def test_runs_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FTLAB_RUNS_DIR", str(tmp_path))
-    assert train.runs_dir("quick") == tmp_path / "quick"
+    assert training.runs_dir("quick") == tmp_path / "quick"
 
 
 def test_live_history_redraws_one_display(monkeypatch):
@@ -145,7 +145,7 @@ def test_live_history_redraws_one_display(monkeypatch):
     import IPython.display
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
-    history = train.TrainingHistory(live=True, min_interval_s=0.0)
+    history = training.TrainingHistory(live=True, min_interval_s=0.0)
     history.log(1, 0.1, train_loss=1.1)
     history.log(2, 0.2, train_loss=1.0)
     history.log(3, 1.0, eval_loss=0.9, eval_macro_f1=0.5)

@@ -1,12 +1,12 @@
-"""ftlab.widgets: the printouts, the charts, and the widgets reacting to input (ipywidgets 7 and 8)."""
+"""ftlab.course.widgets: the printouts, the charts, and the widgets reacting to input (ipywidgets 7 and 8)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ftlab import widgets
+from ftlab.course import widgets
 from ftlab.config import LABELS
-from ftlab.experiments import Run
+from ftlab.training.loop import Run
 
 PNG = b"\x89PNG"
 

@@ -18,8 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftlab.config import LABELS, SEED, WARMUP, WEIGHT_DECAY
-from ftlab.efficient import METHODS
+from ftlab import data
+from ftlab.config import LABELS, MAX_GRAD_NORM, PROFILES, RUN_INFO, SEED, WARMUP, WEIGHT_DECAY
+from ftlab.evaluate import scores_from_logits
+from ftlab.models import load_classifier, load_tokenizer
+from ftlab.training.batching import make_collator, model_inputs
+from ftlab.training.efficient import METHODS, prepare
+from ftlab.training.loop import make_optimizer
+from ftlab.training.runs import save_atomically, write_text_atomically
+
+# The job's defaults are the `quick` profile's sizes and recipe: a first run finishes in about a minute on a CPU.
+_QUICK = PROFILES["quick"]
 
 CHECKPOINTS = "checkpoints"
 PROGRESS = "progress.json"
@@ -29,21 +38,21 @@ PROGRESS = "progress.json"
 class JobConfig:
     """Every setting of a training job; a YAML config file sets some of them, `--set key=value` others."""
 
-    model: str = "minilm"  # a course asset name, a hub name or a model folder
+    model: str = _QUICK.model  # a course asset name, a hub name or a model folder
     data: str = "tweets"  # the course's tweets, or a CSV/JSONL file with a text and a label column
     text_column: str = "text"
     label_column: str = "label"
-    n_train: int | None = 400  # training examples sampled (None: all)
-    n_eval: int | None = 200  # validation and test examples sampled (None: all)
-    max_length: int = 64
+    n_train: int | None = _QUICK.n_train  # training examples sampled (None: all)
+    n_eval: int | None = _QUICK.n_eval  # validation and test examples sampled (None: all)
+    max_length: int = _QUICK.max_length
     method: str = "full"  # full | head | lower_frozen | lora
     lora_r: int = 8
     lora_alpha: int = 16
     lora_targets: list[str] = field(default_factory=lambda: ["query", "value"])
-    epochs: int = 2
-    batch_size: int = 16  # the global batch: split between the processes
+    epochs: int = _QUICK.epochs
+    batch_size: int = _QUICK.batch_size  # the global batch: split between the processes
     gradient_accumulation: int = 1
-    learning_rate: float = 2e-4
+    learning_rate: float = _QUICK.learning_rate
     weight_decay: float = WEIGHT_DECAY
     warmup: float = WARMUP
     seed: int = SEED
@@ -106,11 +115,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 def load_data(config: JobConfig, tokenizer):
     """Tokenized train/validation/test splits of the configured data, sampled as the config says."""
-    from ftlab import data
-    from ftlab.config import get_profile
-
     if config.data == "tweets":
-        profile = dataclasses.replace(get_profile("quick"), n_train=config.n_train, n_eval=config.n_eval,
+        profile = dataclasses.replace(_QUICK, n_train=config.n_train, n_eval=config.n_eval,
                                       max_length=config.max_length)
         splits = data.load_tweets(profile)
     else:
@@ -123,9 +129,6 @@ def load_data(config: JobConfig, tokenizer):
 
 def build_model(config: JobConfig, labels: tuple[str, ...] = LABELS):
     """The classifier with the configured method: all weights, the head only, the upper layers, or LoRA."""
-    from ftlab.efficient import prepare
-    from ftlab.models import load_classifier
-
     model = load_classifier(config.model, labels=labels, device="cpu")
     return prepare(model, config.method, lora_r=config.lora_r, lora_alpha=config.lora_alpha,
                    lora_targets=config.lora_targets)
@@ -141,7 +144,13 @@ def latest_checkpoint(output_dir: str | Path) -> Path | None:
 
 
 def _save_checkpoint(accelerator, output_dir: Path, progress: dict, keep: int) -> Path:
-    """Write the training state to a temporary folder, then rename it into place (atomic on one file system)."""
+    """Write the training state to a temporary folder, then rename it into place (atomic on one file system).
+
+    accelerate can name and rotate checkpoints itself (`ProjectConfiguration(automatic_checkpoint_naming=True,
+    total_limit=...)`), but it writes straight into the final folder: a run killed while saving would leave a
+    half-written checkpoint that looks like the newest one. Here a checkpoint only gets its final name, and old
+    ones are only removed, once the new one is complete.
+    """
     folder = output_dir / CHECKPOINTS
     final = folder / f"step-{progress['step']:07d}"
     temporary = folder / f".incomplete-step-{progress['step']:07d}"
@@ -167,20 +176,16 @@ def _evaluate(accelerator, model, loader) -> dict[str, float]:
     import numpy as np
     import torch
 
-    from ftlab.evaluate import scores
-
     model.eval()
-    predictions, labels, losses = [], [], []
+    logits, labels = [], []
     with torch.inference_mode():
         for batch in loader:
             out = model(**batch)
-            logits, gold = accelerator.gather_for_metrics((out.logits, batch["labels"]))
-            losses.append(torch.nn.functional.cross_entropy(logits.float(), gold, reduction="sum").item())
-            predictions.append(logits.argmax(-1).cpu().numpy())
+            batch_logits, gold = accelerator.gather_for_metrics((out.logits, batch["labels"]))
+            logits.append(batch_logits.float().cpu().numpy())
             labels.append(gold.cpu().numpy())
     model.train()
-    y_pred, y_true = np.concatenate(predictions), np.concatenate(labels)
-    return {"loss": float(np.sum(losses) / len(y_true)), **scores(y_true, y_pred)}
+    return scores_from_logits(np.concatenate(logits), np.concatenate(labels))
 
 
 def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = None, progress: bool = True) -> dict:
@@ -195,10 +200,6 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     from accelerate.utils import DataLoaderConfiguration
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup, set_seed
-
-    from ftlab.experiments import make_optimizer
-    from ftlab.models import load_tokenizer
-    from ftlab.train import make_collator, model_inputs, save_atomically
 
     config.check()
     accelerator = Accelerator(cpu=not torch.cuda.is_available(),
@@ -255,7 +256,7 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
                 loss = model(**batch).loss
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(trainable, 1.0)
+                    accelerator.clip_grad_norm_(trainable, MAX_GRAD_NORM)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
@@ -292,7 +293,7 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
         if config.method == "lora":
             final = final.merge_and_unload()
         save_atomically(final, tokenizer, output_dir / "model",
-                        extra_files={"ftlab_run.json": json.dumps(record, indent=1)})
-        (output_dir / "metrics.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+                        extra_files={RUN_INFO: json.dumps(record, indent=1)})
+        write_text_atomically(output_dir / "metrics.json", json.dumps(record, indent=1))
     accelerator.wait_for_everyone()
     return record

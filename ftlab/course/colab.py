@@ -1,6 +1,6 @@
 """The two cells every notebook starts with: an "Open in Colab" badge and the cell that installs the course on Colab.
 
-Both are built from one place, the repository URL in `pyproject.toml`. `python -m ftlab.colab` (from the
+Both are built from one place, the repository URL in `pyproject.toml`. `python -m ftlab.course.colab` (from the
 repository root) writes them into every notebook in lessons/, solutions/ and exercises/; `--check` only reports
 the notebooks that differ. The bootstrap cell does nothing outside Colab.
 """
@@ -86,7 +86,7 @@ def apply(nb, url: str, notebook: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import nbformat
 
-    parser = argparse.ArgumentParser(prog="python -m ftlab.colab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m ftlab.course.colab", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report notebooks that differ; change nothing")
     args = parser.parse_args(argv)
     url = repository_url(".")

@@ -18,6 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+from ftlab.models import pick_device
+from ftlab.training.loop import check_autocast
+
 METHODS = ("full", "head", "lower_frozen", "lora")
 MB = 1024 ** 2
 
@@ -143,7 +146,6 @@ class peak_memory:  # noqa: N801 - used like a function: `with peak_memory() as 
 
     def __init__(self, device: str | None = None, interval_s: float = 0.002):
         if device is None:
-            from ftlab.models import pick_device
 
             device = pick_device()
         self.reading = MemoryReading(device=str(device))
@@ -200,12 +202,10 @@ def step_cost(model, *, batch_size: int, length: int, autocast: str | None = Non
     """
     import torch
 
-    if autocast not in {None, "bf16", "fp16"}:
-        raise ValueError(f"autocast must be None, 'bf16' or 'fp16', got {autocast!r}")
+    precision = check_autocast(autocast) or torch.float32
     if batch_size < 1 or length < 2 or repeats < 1:
         raise ValueError(f"batch_size ≥ 1, length ≥ 2 and repeats ≥ 1 please (got {batch_size}, {length}, {repeats})")
     device = next(model.parameters()).device
-    precision = {None: torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[autocast]
     generator = torch.Generator().manual_seed(seed)
     ids = torch.randint(1000, model.config.vocab_size, (batch_size, length), generator=generator).to(device)
     labels = torch.randint(0, model.config.num_labels, (batch_size,), generator=generator).to(device)

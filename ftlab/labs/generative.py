@@ -12,7 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ftlab.config import SEED
+from ftlab.assets import resolve_model
+from ftlab.config import GENERATIVE_SCHEDULE, GENERATIVE_WARMUP, GENERATIVE_WEIGHT_DECAY, SEED
+from ftlab.models import pick_device
 
 # How a pair is shown to the model: the prompt, then the answer the model learns to write after it.
 PROMPT = "English: {source}\nFrench:"
@@ -25,9 +27,6 @@ def load_causal_lm(name: str = "tiny-gpt2", device: str | None = None):
     The tokenizer gets a padding token if it has none (GPT-2's has none: the end-of-text token stands in).
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from ftlab.assets import resolve_model
-    from ftlab.models import pick_device
 
     path = resolve_model(name)
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -82,8 +81,8 @@ def fine_tune(model_name: str, train_set, tokenizer, *, steps: int, batch_size: 
               seed: int = SEED):
     """Lesson 07's recipe: a fresh copy of the pretrained model fine-tuned with the `Trainer` on encoded pairs.
 
-    Cosine schedule with 10 % warm-up, weight decay 0.01, nothing saved to disk. Returns the model (in eval mode)
-    and its training log as a DataFrame (step, loss, ...).
+    Cosine schedule with warm-up and weight decay (`ftlab.config.GENERATIVE_*`), nothing saved to disk. Returns the
+    model (in eval mode) and its training log as a DataFrame (step, loss, ...).
     """
     import tempfile
 
@@ -99,7 +98,8 @@ def fine_tune(model_name: str, train_set, tokenizer, *, steps: int, batch_size: 
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
             output_dir=scratch, max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
-            lr_scheduler_type="cosine", warmup_steps=0.1, weight_decay=0.01, logging_steps=max(steps // 20, 1),
+            lr_scheduler_type=GENERATIVE_SCHEDULE, warmup_steps=GENERATIVE_WARMUP,
+            weight_decay=GENERATIVE_WEIGHT_DECAY, logging_steps=max(steps // 20, 1),
             save_strategy="no", report_to="none", seed=seed, use_cpu=not torch.cuda.is_available())
         trainer = Trainer(model=model, args=args, train_dataset=train_set, data_collator=collator(tokenizer))
         trainer.train()
@@ -172,7 +172,11 @@ def sentence_chrf(hypothesis: str, reference: str) -> float:
 
 
 def label_loss(model, encoded, tokenizer, batch_size: int = 64) -> float:
-    """Mean cross-entropy per labelled token (labels != IGNORE) over an encoded dataset; exp() is the perplexity."""
+    """Mean cross-entropy per labelled token (labels != IGNORE) over an encoded dataset; exp() is the perplexity.
+
+    Written out rather than through `ftlab.models.predict_logits`: a causal model's loss is a sum over tokens
+    (each position predicts the next one), so the batches' token counts, not the texts, weight the mean.
+    """
     import torch
 
     pad = collator(tokenizer)
@@ -219,7 +223,6 @@ def text_perplexity(model, tokenizer, text: str, block: int = 128, max_tokens: i
 
 def held_out_prose(source: str = "austen", name: str = "tiny-gpt2") -> str:
     """English prose the tiny GPT-2 never trained on: the held-out paragraphs of Austen's novels or of the Bible."""
-    from ftlab.assets import resolve_model
 
     sources = ("austen", "bible")
     if source not in sources:

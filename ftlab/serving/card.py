@@ -8,31 +8,15 @@ the topics seen in training). Both files are replaced atomically: a reader sees 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ftlab.assets import ASSETS
-from ftlab.config import LABELS
+from ftlab.config import LABELS, RUN_INFO
+from ftlab.training.runs import write_text_atomically
 
 CARD = "README.md"
-RUN_INFO = "ftlab_run.json"
 SCORE_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "loss": "loss"}
-
-
-def write_text_atomically(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` through a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _scores(raw: dict[str, float]) -> dict[str, float]:
@@ -64,9 +48,11 @@ def model_card(info: dict, *, test_scores: dict[str, float] | None = None, test_
     base_id = asset.origin if asset else base
     license_line = "apache-2.0" if asset and asset.license.lower().startswith("apache-2.0") else "other"
     title = title or f"Tweet sentiment classifier (ftlab, profile `{profile.get('name', '?')}`)"
-    front = "\n".join([
-        "---", "language: en", f"license: {license_line}", "library_name: transformers",
-        "pipeline_tag: text-classification", f"base_model: {base_id}", "tags:", "- sentiment", "- ftlab", "---"])
+    from huggingface_hub import ModelCardData
+
+    metadata = ModelCardData(language="en", license=license_line, library_name="transformers",
+                             pipeline_tag="text-classification", base_model=base_id, tags=["sentiment", "ftlab"])
+    front = f"---\n{metadata.to_yaml()}\n---"
 
     recipe_rows = {
         "base model": f"`{base_id}`" + (f" (course name `{base}`)" if asset else ""),
@@ -139,10 +125,15 @@ def write_model_card(model_dir: str | Path, *, test_scores: dict[str, float] | N
                      training_topics: dict[str, int] | None = None, title: str | None = None) -> Path:
     """Record the test scores in the folder's ftlab_run.json and (re)write its README.md model card."""
     folder = Path(model_dir)
-    info_file = folder / RUN_INFO
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a model folder: save the model first (ftlab.train.save_atomically)")
-    info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.is_file() else {}
+        raise FileNotFoundError(f"{folder} is not a model folder: save the model first "
+                                f"(ftlab.training.save_atomically)")
+    info_file = folder / RUN_INFO
+    try:
+        info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.is_file() else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{info_file} is not valid JSON ({err}); it is left as it is: fix or remove it, "
+                         f"then write the card again") from None
     if test_scores is not None:
         info["test"] = {k: float(v) for k, v in _scores(test_scores).items()}
         if test_size is not None:

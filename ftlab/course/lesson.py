@@ -7,7 +7,8 @@ import json
 import platform
 from pathlib import Path
 
-from ftlab.config import SEED, Profile, get_profile
+from ftlab.config import Profile, SEED, get_profile
+from ftlab.models import pick_device, set_cpu_threads
 
 LESSONS: dict[str, str] = {
     "00_setup": "Setup: versions, device, offline assets, profile",
@@ -79,8 +80,6 @@ def start_lesson(notebook: str, profile: str | None = None, seed: int = SEED) ->
     """Print versions, device, profile and time estimate; fix the random seeds; return the profile."""
     import torch
     from transformers import set_seed
-
-    from ftlab.models import pick_device, set_cpu_threads
 
     chosen = get_profile(profile)
     set_seed(seed)

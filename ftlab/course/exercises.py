@@ -5,8 +5,8 @@ In a notebook in ``solutions/``, the lines of a code cell between ``# BEGIN SOLU
 ``NotImplementedError`` saying which exercise is unfinished; the indentation is kept, so a solution
 inside a function body becomes that function's body. Outputs are removed.
 
-Run ``python -m ftlab.exercises`` from the repository root to (re)write ``exercises/``;
-``python -m ftlab.exercises --check`` exits 1 if ``exercises/`` is not what it would write.
+Run ``python -m ftlab.course.exercises`` from the repository root to (re)write ``exercises/``;
+``python -m ftlab.course.exercises --check`` exits 1 if ``exercises/`` is not what it would write.
 """
 
 from __future__ import annotations

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import html
 import io
-import os
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ftlab.config import LABELS
-
-if TYPE_CHECKING:
-    from ftlab.experiments import Run
+from ftlab.config import LABELS, WIDGETS_ENV, env_flag, in_notebook
+from ftlab.training.loop import Run
 
 Predictor = Callable[[list[str]], np.ndarray]
 """A model as the playground sees it: a list of texts → probabilities, shape (texts, labels), rows summing to 1."""
@@ -38,15 +35,13 @@ MAX_CHARS = 500
 
 def widgets_enabled() -> bool:
     """True where a widget can be shown: ipywidgets importable, an IPython kernel running, FTLAB_WIDGETS not 0."""
-    if os.environ.get("FTLAB_WIDGETS", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not env_flag(WIDGETS_ENV, True):
         return False
     try:
         import ipywidgets  # noqa: F401
-        from IPython import get_ipython
     except ImportError:
         return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    return in_notebook()
 
 
 def _display(view) -> None:

@@ -1,0 +1,137 @@
+"""A model folder loaded for inference: checked first, never unpickled, optionally quantized to int8.
+
+`Classifier(model_dir)` refuses a folder without safetensors weights or a tokenizer (with a message that says what
+to do), and predicts through `ftlab.models.predict_logits`, the same batched path the lessons use.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ftlab.config import PROFILES
+from ftlab.evaluate import softmax
+from ftlab.models import predict_logits
+from ftlab.training.runs import read_run_info
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+class ModelFolderError(ValueError):
+    """The folder given to the service is not a usable model folder."""
+
+
+def check_model_folder(model_dir: str | Path) -> Path:
+    """Return the folder as a Path if it holds a safetensors classifier and its tokenizer; else say what is wrong."""
+    path = Path(model_dir).expanduser()
+    if not path.exists():
+        raise ModelFolderError(f"{path} does not exist: pass the folder that save_pretrained (or "
+                               f"ftlab.training.save_atomically) wrote, e.g. ~/.cache/ftlab/runs/quick/03_finetuned")
+    if not path.is_dir():
+        raise ModelFolderError(f"{path} is a file, not a folder: pass the folder that contains config.json")
+    if not (path / "config.json").is_file():
+        raise ModelFolderError(f"{path} has no config.json, so it is not a Hugging Face model folder")
+    if not any(path.glob("*.safetensors")):
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelFolderError(
+                f"{path} holds pickled weights ({', '.join(pickles)}) and no .safetensors file. The service does "
+                f"not load pickles, which can run arbitrary code. Load the model once in Python from a source you "
+                f"trust and save it again with model.save_pretrained(folder) (safetensors is the default).")
+        raise ModelFolderError(f"{path} has no .safetensors weights file")
+    if not any((path / name).is_file() for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json")):
+        raise ModelFolderError(f"{path} has no tokenizer files: save the tokenizer into the same folder "
+                               f"(tokenizer.save_pretrained(folder))")
+    return path
+
+
+def quantize_int8(model):
+    """A copy of `model` whose Linear layers use 8-bit integer weights (dynamic quantization, CPU only)."""
+    import torch
+
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        # PyTorch announces that its quantized tensor types move to the torchao package; they still work here.
+        warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
+        return quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def model_size_mb(model) -> float:
+    """Size of the model's weights in MB (10^6 bytes), as PyTorch serialises them (quantized weights included)."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getbuffer().nbytes / 1e6
+
+
+def trained_max_length(info: dict) -> int:
+    """The tokens per text a model was trained with, from its run record; the course's profiles' length if unknown."""
+    recipe = info.get("recipe") or {}
+    for value in (recipe.get("max_length"), (recipe.get("profile") or {}).get("max_length")):
+        if isinstance(value, int) and value > 0:
+            return value
+    return PROFILES["standard"].max_length
+
+
+class Classifier:
+    """A model folder loaded for inference: `predict_proba(texts)` and `predict(texts)`.
+
+    With `int8=True` the Linear layers are quantized to 8-bit integers after loading: smaller and usually faster
+    on a CPU, slightly less accurate. Texts are truncated at `max_length` tokens: by default the length the model
+    was trained with (its run record says), so the service reads a text the way training did.
+    """
+
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, max_length: int | None = None,
+                 batch_size: int = 32):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.path = check_model_folder(model_dir)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True, trust_remote_code=False)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            self.path, local_files_only=True, trust_remote_code=False, use_safetensors=True)
+        self.int8 = int8
+        self.model = quantize_int8(model) if int8 else model.eval()
+        config = self.model.config
+        self.labels = [config.id2label[i] for i in range(config.num_labels)]
+        self.info = read_run_info(self.path)
+        self.max_length = max_length or trained_max_length(self.info)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # one forward pass at a time; torch already uses every core for it
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probabilities, one row per text and one column per label."""
+        with self._lock:
+            logits = predict_logits(self.model, list(texts), self.tokenizer, batch_size=self.batch_size,
+                                    max_length=self.max_length, progress=False)
+        return softmax(logits)
+
+    def predict(self, texts: list[str]) -> list[dict[str, Any]]:
+        """For each text: the label, its probability, and the probability of every label."""
+        probabilities = self.predict_proba(texts)
+        return [self._answer(row) for row in probabilities]
+
+    def _answer(self, row: np.ndarray) -> dict[str, Any]:
+        best = int(row.argmax())
+        return {"label": self.labels[best], "score": round(float(row[best]), 6),
+                "probabilities": {label: round(float(p), 6) for label, p in zip(self.labels, row)}}
+
+    def describe(self) -> dict[str, Any]:
+        """What `GET /model` returns."""
+        return {
+            "path": str(self.path),
+            "labels": self.labels,
+            "base_model": self.info.get("base_model") or getattr(self.model.config, "_name_or_path", None),
+            "architecture": (self.model.config.architectures or ["unknown"])[0],
+            "int8": self.int8,
+            "max_length": self.max_length,
+            "metrics": {split: self.info[split] for split in ("validation", "test") if split in self.info},
+            "recipe": self.info.get("recipe"),
+        }
