@@ -38,3 +38,30 @@ def test_split_fractions_and_prompts_cover_the_labels():
     assert sum(SPLIT_FRACTIONS.values()) == pytest.approx(1.0)
     assert tuple(ZERO_SHOT_PROMPTS) == LABELS
     assert all(len(p) >= 1 for p in ZERO_SHOT_PROMPTS.values())
+
+
+@pytest.mark.parametrize("value, default, expected", [
+    ("1", False, True), ("yes", False, True), (" On ", False, True), ("0", True, False), ("off", True, False),
+    ("", True, True), ("", False, False), ("maybe", True, True),
+])
+def test_env_flag_reads_on_and_off(monkeypatch, value, default, expected):
+    monkeypatch.setenv("FTLAB_TEST_FLAG", value)
+    assert config.env_flag("FTLAB_TEST_FLAG", default) is expected
+
+
+def test_env_flag_default_when_unset(monkeypatch):
+    monkeypatch.delenv("FTLAB_TEST_FLAG", raising=False)
+    assert config.env_flag("FTLAB_TEST_FLAG", True) is True
+
+
+def test_outside_a_kernel_is_not_a_notebook():
+    assert config.in_notebook() is False
+
+
+def test_the_job_defaults_are_the_quick_profile():
+    from ftlab.training.job import JobConfig
+
+    quick, job = config.PROFILES["quick"], JobConfig()
+    assert (job.n_train, job.n_eval, job.max_length, job.epochs, job.batch_size, job.learning_rate, job.model) == \
+        (quick.n_train, quick.n_eval, quick.max_length, quick.epochs, quick.batch_size, quick.learning_rate,
+         quick.model)

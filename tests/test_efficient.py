@@ -9,7 +9,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from ftlab import models, training
 from ftlab.training import efficient
-from test_experiments import TinyTokenizer, tiny_dataset, tiny_model
+from test_training_loop import TinyTokenizer, tiny_dataset, tiny_model
 
 
 def bert(layers=4, dropout=0.1, seed=0):

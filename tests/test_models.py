@@ -51,3 +51,29 @@ def test_load_classifier_keeps_the_missing_head_report_out_and_restores_the_log_
     models.load_classifier("minilm", device="cpu")
     assert "MISSING" not in capfd.readouterr().err
     assert hf_logging.get_verbosity() == before
+
+
+def test_predict_logits_gives_the_same_rows_for_texts_and_for_their_tokenized_dataset():
+    from datasets import Dataset
+
+    torch.manual_seed(0)
+    classifier = models.load_classifier("minilm", device="cpu")
+    tokenizer = models.load_tokenizer("minilm")
+    texts = TEXTS * 3  # batches of 5 hold texts of different lengths, sorted and put back in order
+    from_texts = models.predict_logits(classifier, texts, tokenizer, batch_size=5, progress=False)
+    encoded = Dataset.from_dict({"text": texts}).map(lambda b: tokenizer(b["text"], truncation=True, max_length=64),
+                                                      batched=True)
+    from_dataset = models.predict_logits(classifier, encoded, tokenizer, batch_size=5, progress=False)
+    with torch.inference_mode():
+        one_by_one = np.concatenate([classifier(**tokenizer([t], return_tensors="pt")).logits.numpy() for t in texts])
+    assert from_texts.shape == (len(texts), 3)
+    assert np.allclose(from_texts, one_by_one, atol=1e-4) and np.allclose(from_dataset, one_by_one, atol=1e-4)
+    assert models.predict_logits(classifier, [], tokenizer, progress=False).shape == (0, 3)
+
+
+def test_embed_is_unit_length_and_order_preserving(encoder):
+    model, tokenizer = encoder
+    vectors = models.embed(TEXTS, model, tokenizer, batch_size=2, progress=False)
+    single = np.concatenate([models.embed([t], model, tokenizer, progress=False) for t in TEXTS])
+    assert vectors.shape == (len(TEXTS), model.config.hidden_size)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5) and np.allclose(vectors, single, atol=1e-5)

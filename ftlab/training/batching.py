@@ -35,6 +35,9 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int = 
 
     The indices are shuffled, cut into groups of `group` batches, sorted by length inside each group, cut
     into batches, and the batches are shuffled again, so each epoch still sees a random order of batches.
+    The `Trainer` path uses transformers' own `LengthGroupedSampler` (`train_sampling_strategy="group_by_length"`);
+    this is the same idea written out for lesson 03's plain loop, which shows it step by step, and it returns the
+    batches themselves, so a lesson can count the padding they save.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -172,7 +172,12 @@ def _save_checkpoint(accelerator, output_dir: Path, progress: dict, keep: int) -
 
 
 def _evaluate(accelerator, model, loader) -> dict[str, float]:
-    """Loss, accuracy and macro-F1 over a prepared loader, gathered from every process."""
+    """Loss, accuracy and macro-F1 over a prepared loader, gathered from every process.
+
+    Each process predicts its share of the batches and `gather_for_metrics` joins them (without the padding
+    rows a split adds), so this cannot be the one-process `ftlab.models.predict_logits`; the scores come from
+    the same scorer, `ftlab.evaluate.scores_from_logits`.
+    """
     import numpy as np
     import torch
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from ftlab.config import LABELS
+from ftlab.config import LABELS, RUN_INFO
 from ftlab.course.checks.core import ExerciseCheckError, as_array, call_safely, passed, require
 from ftlab.data import clean_text
 from ftlab.models import load_tokenizer
@@ -49,7 +49,7 @@ def _check_model_folder(folder) -> None:
                      intermediate_size=32, num_labels=3, id2label=dict(enumerate(LABELS)),
                      label2id={label: i for i, label in enumerate(LABELS)})
     save_atomically(BertForSequenceClassification(cfg).eval(), load_tokenizer("minilm"), folder,
-                    extra_files={"ftlab_run.json": json.dumps({"base_model": "minilm"})})
+                    extra_files={RUN_INFO: json.dumps({"base_model": "minilm"})})
 
 
 def check_clean_endpoint(add_clean_endpoint: Callable) -> None:

@@ -264,7 +264,7 @@ KILL_DURING_SAVE = textwrap.dedent("""
     from ftlab import training
     from ftlab.models import load_tokenizer
     sys.path.insert(0, {tests!r})
-    from test_serve import small_classifier
+    from test_serving import small_classifier
 
     class DiesWhileSaving:
         def __init__(self, tokenizer):
@@ -310,3 +310,20 @@ def test_a_failed_rename_puts_the_previous_model_back(tmp_path, tokenizer, monke
     monkeypatch.undo()
     assert np.array_equal(serving.Classifier(target).predict_proba(TEXTS), before)
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_the_service_reads_as_many_tokens_as_training_did(model_dir, tokenizer, tmp_path):
+    """The run record says how many tokens the model was trained on; the service truncates there too."""
+    assert serving.Classifier(model_dir).max_length == config.get_profile("quick").max_length
+    job_folder = tmp_path / "job-model"
+    training.save_atomically(small_classifier(0), tokenizer, job_folder,
+                             extra_files={serving.RUN_INFO: json.dumps({"recipe": {"max_length": 24}})})
+    classifier = serving.Classifier(job_folder)
+    assert classifier.max_length == 24
+    long_text = " ".join(["the flight was late and the crew was rude"] * 20)
+    cut = tokenizer.decode(tokenizer(long_text, truncation=True, max_length=24)["input_ids"], skip_special_tokens=True)
+    assert np.allclose(classifier.predict_proba([long_text]), classifier.predict_proba([cut]), atol=1e-5)
+    bare = tmp_path / "bare-model"
+    training.save_atomically(small_classifier(0), tokenizer, bare)
+    assert serving.Classifier(bare).max_length == config.get_profile("standard").max_length
+    assert serving.Classifier(bare, max_length=12).max_length == 12

@@ -1,3 +1,5 @@
+"""ftlab.training: batching, the Trainer set-up, the live history, atomic saving, the lesson-03 model cache."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""ftlab.labs.pitfalls: the training loop for many small runs, early stopping, the Lab, with a tiny model."""
+"""ftlab.training.loop (the plain training loop, the optimizer, early stopping) and ftlab.labs.pitfalls (label noise, the Lab), with a tiny model."""
 
 import numpy as np
 import pytest
@@ -89,6 +89,33 @@ def test_weight_decay_is_applied():
                                            learning_rate=1e-2, weight_decay=decay, progress=False)
         norms[decay] = run.model.bert.encoder.layer[0].attention.self.query.weight.norm().item()
     assert norms[5.0] < 0.9 * norms[0.0]
+
+
+def test_the_optimizer_decays_matrices_only_the_same_split_as_the_bert_names_give():
+    model = tiny_model()
+    optimizer = training.make_optimizer(model, 1e-3, weight_decay=0.1)
+    decayed = {id(p) for g in optimizer.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    by_name = {id(p) for name, p in model.named_parameters() if not (name.endswith("bias") or "LayerNorm" in name)}
+    assert decayed == by_name and len(decayed) > 0
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+
+@pytest.mark.parametrize("values, patience, higher, expected", [
+    ([0.5, 0.6, 0.55, 0.58, 0.7], 2, True, (2, 4)),  # two epochs without beating 0.6: stop at 4, best 2
+    ([0.5, 0.6, 0.55, 0.7, 0.65], 2, True, (4, 5)),  # never two in a row: runs to the end, best 4
+    ([1.0, 0.8, 0.9, 0.95], 1, False, (2, 3)),  # a loss: lower is better
+    ([0.3], 3, True, (1, 1)),
+])
+def test_early_stopping_tracker(values, patience, higher, expected):
+    stopper = training.EarlyStopping(patience, higher_is_better=higher)
+    best_flags = []
+    for value in values:
+        best_flags.append(stopper.update(value))
+        if stopper.should_stop:
+            break
+    assert (stopper.best_epoch, stopper.epochs_seen) == expected
+    assert best_flags[expected[0] - 1] and sum(best_flags[expected[0]:]) == 0
+    assert training.early_stopping_epochs(values, patience, higher) == expected
 
 
 def test_frozen_parameters_stay_frozen():
