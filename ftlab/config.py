@@ -14,7 +14,26 @@ DEFAULT_PROFILE = "standard"  # without FTLAB_PROFILE: this on a CPU, GPU_PROFIL
 GPU_PROFILE = "full"
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
-SEED = 42
+SEED_ENV = "FTLAB_SEED"
+DEFAULT_SEED = 42
+
+
+def _seed_from_environment() -> int:
+    value = os.environ.get(SEED_ENV, "").strip()
+    if not value:
+        return DEFAULT_SEED
+    try:
+        seed = int(value)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV}={value!r} is not a whole number: set it to e.g. {SEED_ENV}=7, "
+                         f"or unset it for the default seed {DEFAULT_SEED}") from None
+    if not 0 <= seed < 2 ** 32:
+        raise ValueError(f"{SEED_ENV}={seed} is out of range: use a whole number from 0 to {2 ** 32 - 1}")
+    return seed
+
+
+# The seed every random choice of the course starts from (sampling, initialisation, data order); FTLAB_SEED sets it.
+SEED = _seed_from_environment()
 
 # Share of the cleaned tweets in each fixed split (stratified by label and topic).
 SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}

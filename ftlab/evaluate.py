@@ -57,6 +57,42 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def paired_bootstrap(y_true, pred_a, pred_b, *, score: str = "macro_f1", n_resamples: int = 2000,
+                     confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
+    """The difference score(A) − score(B) on the same test items, with a paired bootstrap confidence interval.
+
+    Each resample draws the test items with replacement and scores both models on the same draw, so the interval
+    reflects how much the difference depends on which items happened to be in the test set. Returns
+    {"difference", "low", "high", "confidence", "n_items"}; an interval that contains 0 means the data cannot tell
+    the two models apart.
+    """
+    y_true, pred_a, pred_b = (np.asarray(v) for v in (y_true, pred_a, pred_b))
+    if not (y_true.shape == pred_a.shape == pred_b.shape) or y_true.ndim != 1:
+        raise ValueError(f"y_true, pred_a and pred_b must be 1-D and the same length, got shapes {y_true.shape}, "
+                         f"{pred_a.shape} and {pred_b.shape}: score both models on the same test items")
+    if score not in {"accuracy", "macro_f1"}:
+        raise ValueError(f"score must be 'accuracy' or 'macro_f1', got {score!r}")
+    if not 0 < confidence < 1 or n_resamples < 100:
+        raise ValueError(f"confidence must be between 0 and 1 and n_resamples at least 100, got {confidence} "
+                         f"and {n_resamples}")
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))
+    differences = np.array([scores(y_true[i], pred_a[i])[score] - scores(y_true[i], pred_b[i])[score] for i in draws])
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(differences, [tail, 1 - tail])
+    return {"difference": scores(y_true, pred_a)[score] - scores(y_true, pred_b)[score], "low": float(low),
+            "high": float(high), "confidence": confidence, "n_items": int(len(y_true))}
+
+
+def seed_spread(values: Sequence[float]) -> dict[str, float]:
+    """Mean, standard deviation (n − 1), smallest and largest of one score measured at several seeds."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"give one score per seed, at least two seeds, got {values.size}")
+    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)), "min": float(values.min()),
+            "max": float(values.max()), "n_seeds": int(len(values))}
+
+
 def negative_log_likelihood(probs, labels) -> float:
     """The mean of -log(probability given to the true label): lower is better, 0 for certain and right."""
     probs, labels = np.asarray(probs, dtype=float), np.asarray(labels)

@@ -124,3 +124,46 @@ def test_negative_log_likelihood_and_fit_temperature_refuse_bad_input():
         evaluate.negative_log_likelihood(np.ones((3, 2)) / 2, [0, 1])
     with pytest.raises(ValueError, match="> 0"):
         evaluate.fit_temperature(np.zeros((2, 2)), [0, 1], grid=[0.0, 1.0])
+
+
+def test_paired_bootstrap_separates_a_real_gap_from_noise():
+    from ftlab.evaluate import paired_bootstrap
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 600)
+    good = np.where(rng.random(600) < 0.85, y, (y + 1) % 3)
+    poor = np.where(rng.random(600) < 0.60, y, (y + 1) % 3)
+    gap = paired_bootstrap(y, good, poor, seed=0, n_resamples=500)
+    assert gap["low"] > 0.1 and gap["low"] <= gap["difference"] <= gap["high"] and gap["n_items"] == 600
+    twin = np.where(rng.random(600) < 0.85, y, (y + 1) % 3)  # as good as `good`, other mistakes
+    same = paired_bootstrap(y, good, twin, seed=0, n_resamples=500)
+    assert same["low"] < 0 < same["high"]
+    assert paired_bootstrap(y, good, poor, seed=3, n_resamples=200) == paired_bootstrap(y, good, poor, seed=3,
+                                                                                         n_resamples=200)
+    identical = paired_bootstrap(y, good, good, n_resamples=200)
+    assert identical["low"] == identical["difference"] == identical["high"] == 0
+    with pytest.raises(ValueError, match="same test items"):
+        paired_bootstrap(y, good, poor[:10])
+
+
+def test_seed_spread():
+    from ftlab.evaluate import seed_spread
+
+    spread = seed_spread([0.70, 0.72, 0.74])
+    assert spread["mean"] == pytest.approx(0.72) and spread["std"] == pytest.approx(0.02)
+    assert (spread["min"], spread["max"], spread["n_seeds"]) == (0.70, 0.74, 3)
+    with pytest.raises(ValueError, match="at least two seeds"):
+        seed_spread([0.7])
+
+
+def test_the_seed_comes_from_ftlab_seed():
+    import os
+    import subprocess
+    import sys
+
+    read = [sys.executable, "-c", "from ftlab.config import SEED; print(SEED)"]
+    env = {k: v for k, v in os.environ.items() if k != "FTLAB_SEED"}
+    assert subprocess.run(read, env=env, capture_output=True, text=True).stdout.strip() == "42"
+    assert subprocess.run(read, env={**env, "FTLAB_SEED": "7"}, capture_output=True, text=True).stdout.strip() == "7"
+    bad = subprocess.run(read, env={**env, "FTLAB_SEED": "seven"}, capture_output=True, text=True)
+    assert bad.returncode != 0 and "FTLAB_SEED='seven' is not a whole number" in bad.stderr
