@@ -327,3 +327,15 @@ def test_the_service_reads_as_many_tokens_as_training_did(model_dir, tokenizer, 
     training.save_atomically(small_classifier(0), tokenizer, bare)
     assert serving.Classifier(bare).max_length == config.get_profile("standard").max_length
     assert serving.Classifier(bare, max_length=12).max_length == 12
+
+
+@pytest.mark.parametrize("record", ['[]', '"text"', '{"recipe": [1, 2]}', '{"recipe": {"max_length": true}}',
+                                    '{"recipe": {"profile": "quick"}}', '{"recipe": {"max_length": 100000}}'])
+def test_a_strange_run_record_does_not_stop_the_service(tokenizer, tmp_path, record):
+    folder = tmp_path / "model"
+    training.save_atomically(small_classifier(0), tokenizer, folder, extra_files={serving.RUN_INFO: record})
+    classifier = serving.Classifier(folder)
+    assert 1 <= classifier.max_length <= classifier.model.config.max_position_embeddings
+    long_text = " ".join(["delayed again"] * 400)
+    assert classifier.predict([long_text])[0]["label"] in LABELS
+    assert isinstance(classifier.describe(), dict)

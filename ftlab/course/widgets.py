@@ -38,7 +38,7 @@ def widgets_enabled() -> bool:
     if not env_flag(WIDGETS_ENV, True):
         return False
     try:
-        import ipywidgets  # noqa: F401
+        import ipywidgets  # noqa: F401 - only whether it imports matters here
     except ImportError:
         return False
     return in_notebook()

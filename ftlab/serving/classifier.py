@@ -74,9 +74,10 @@ def model_size_mb(model) -> float:
 
 def trained_max_length(info: dict) -> int:
     """The tokens per text a model was trained with, from its run record; the course's profiles' length if unknown."""
-    recipe = info.get("recipe") or {}
-    for value in (recipe.get("max_length"), (recipe.get("profile") or {}).get("max_length")):
-        if isinstance(value, int) and value > 0:
+    recipe = info.get("recipe") if isinstance(info.get("recipe"), dict) else {}
+    profile = recipe.get("profile") if isinstance(recipe.get("profile"), dict) else {}
+    for value in (recipe.get("max_length"), profile.get("max_length")):
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return PROFILES["standard"].max_length
 
@@ -102,7 +103,9 @@ class Classifier:
         config = self.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
         self.info = read_run_info(self.path)
-        self.max_length = max_length or trained_max_length(self.info)
+        # Never more tokens than the model has positions for, whatever the run record says.
+        positions = getattr(self.model.config, "max_position_embeddings", None) or 512
+        self.max_length = min(max_length or trained_max_length(self.info), positions)
         self.batch_size = batch_size
         self._lock = threading.Lock()  # one forward pass at a time; torch already uses every core for it
 

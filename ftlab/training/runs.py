@@ -35,14 +35,15 @@ def write_text_atomically(path: str | Path, text: str) -> Path:
 
 
 def read_run_info(model_dir: str | Path) -> dict:
-    """The record ftlab keeps next to a model it trained (recipe, scores); empty if there is none."""
+    """The record ftlab keeps next to a model it trained (recipe, scores); empty if there is none or it is unreadable."""
     file = Path(model_dir) / RUN_INFO
     if not file.is_file():
         return {}
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        info = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    return info if isinstance(info, dict) else {}
 
 
 def save_atomically(model, tokenizer, path: str | Path, extra_files: dict[str, str] | None = None) -> Path:
