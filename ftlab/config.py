@@ -35,6 +35,13 @@ def _seed_from_environment() -> int:
 # The seed every random choice of the course starts from (sampling, initialisation, data order); FTLAB_SEED sets it.
 SEED = _seed_from_environment()
 
+
+def seeds(n: int) -> tuple[int, ...]:
+    """`n` different seeds for a lesson that compares runs over seeds, starting from SEED (so FTLAB_SEED moves them)."""
+    if n < 1:
+        raise ValueError(f"ask for at least one seed, got {n}")
+    return tuple((SEED + 1009 * i) % 2 ** 32 for i in range(n))
+
 # Share of the cleaned tweets in each fixed split (stratified by label and topic).
 SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 

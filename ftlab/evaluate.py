@@ -76,12 +76,47 @@ def paired_bootstrap(y_true, pred_a, pred_b, *, score: str = "macro_f1", n_resam
         raise ValueError(f"confidence must be between 0 and 1 and n_resamples at least 100, got {confidence} "
                          f"and {n_resamples}")
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))
-    differences = np.array([scores(y_true[i], pred_a[i])[score] - scores(y_true[i], pred_b[i])[score] for i in draws])
+    counts = _resample_counts(rng, len(y_true), n_resamples)
+    differences = _resampled_score(counts, y_true, pred_a, score) - _resampled_score(counts, y_true, pred_b, score)
     tail = (1 - confidence) / 2
     low, high = np.quantile(differences, [tail, 1 - tail])
     return {"difference": scores(y_true, pred_a)[score] - scores(y_true, pred_b)[score], "low": float(low),
             "high": float(high), "confidence": confidence, "n_items": int(len(y_true))}
+
+
+def _resample_counts(rng, n_items: int, n_resamples: int) -> np.ndarray:
+    """How often each item is drawn in each bootstrap resample: (n_resamples, n_items) counts."""
+    draws = rng.integers(0, n_items, size=(n_resamples, n_items))
+    return np.stack([np.bincount(row, minlength=n_items) for row in draws]).astype(float)
+
+
+def _resampled_score(counts: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, score: str) -> np.ndarray:
+    """`scores(...)[score]` of every resample at once, from per-item counts (the same labels as `scores`)."""
+    if score == "accuracy":
+        return counts @ (y_true == y_pred) / counts.sum(axis=1)
+    f1 = []
+    for label in range(len(LABELS)):
+        hits = counts @ ((y_true == label) & (y_pred == label))
+        either = counts @ (y_true == label) + counts @ (y_pred == label)
+        f1.append(np.divide(2 * hits, either, out=np.zeros_like(hits), where=either > 0))
+    return np.mean(f1, axis=0)
+
+
+def describe_difference(result: dict[str, float], better: str, worse: str, score: str = "macro-F1") -> str:
+    """One sentence for a `paired_bootstrap` result of `better` minus `worse`, in points (hundredths).
+
+    Says which model is ahead and by how much when the interval excludes zero; says the difference is within
+    noise when it does not.
+    """
+    points = {key: 100 * result[key] for key in ("difference", "low", "high")}
+    interval = (f"{result['confidence']:.0%} interval {points['low']:+.1f} to {points['high']:+.1f}, "
+                f"{result['n_items']} test items")
+    if result["low"] > 0:
+        return f"{better} beats {worse} by {points['difference']:.1f} points of {score} ({interval})."
+    if result["high"] < 0:
+        return f"{worse} beats {better} by {-points['difference']:.1f} points of {score} ({interval})."
+    return (f"{better} and {worse} differ by {points['difference']:+.1f} points of {score}, within noise: the "
+            f"interval contains zero ({interval}).")
 
 
 def seed_spread(values: Sequence[float]) -> dict[str, float]:

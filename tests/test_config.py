@@ -65,3 +65,20 @@ def test_the_job_defaults_are_the_quick_profile():
     assert (job.n_train, job.n_eval, job.max_length, job.epochs, job.batch_size, job.learning_rate, job.model) == \
         (quick.n_train, quick.n_eval, quick.max_length, quick.epochs, quick.batch_size, quick.learning_rate,
          quick.model)
+
+
+def test_seed_lists_start_at_the_seed_and_are_distinct(monkeypatch):
+    import importlib
+
+    from ftlab import config
+
+    monkeypatch.setenv("FTLAB_SEED", "7")
+    try:
+        importlib.reload(config)
+        assert config.seeds(3)[0] == 7 and len(set(config.seeds(5))) == 5
+        with pytest.raises(ValueError, match="at least one seed"):
+            config.seeds(0)
+    finally:
+        monkeypatch.delenv("FTLAB_SEED")
+        importlib.reload(config)
+    assert config.seeds(1) == (42,)

@@ -39,12 +39,25 @@ def test_lower_frozen_freezes_the_embeddings_and_the_lower_half():
 
 
 @pytest.mark.parametrize("rank, targets", [(2, ("query", "value")), (8, ("query", "key", "value"))])
-def test_lora_trains_adapters_and_classifier_only(rank, targets):
+def test_lora_trains_adapters_and_the_head_only(rank, targets):
     model = efficient.prepare(bert(layers=3), "lora", lora_r=rank, lora_targets=targets)
     names = trainable_names(model)
-    assert all("lora_" in n or "classifier" in n for n in names)
-    expected = 3 * len(targets) * 2 * rank * 16 + 16 * 3 + 3
+    assert all("lora_" in n or "classifier" in n or "pooler" in n for n in names)
+    expected = 3 * len(targets) * 2 * rank * 16 + (16 * 16 + 16) + 16 * 3 + 3
     assert models.count_parameters(model)["trainable"] == expected
+    assert list(efficient.trained_parts(model)) == ["LoRA adapters", "pooler", "classifier"]
+
+
+@pytest.mark.parametrize("method, parts", [
+    ("full", ["embeddings", "layer 0", "layer 1", "layer 2", "layer 3", "pooler", "classifier"]),
+    ("head", ["pooler", "classifier"]),
+    ("lower_frozen", ["layer 2", "layer 3", "pooler", "classifier"]),
+])
+def test_each_method_trains_the_parts_it_names(method, parts):
+    model = efficient.prepare(bert(layers=4), method)
+    trained = efficient.trained_parts(model)
+    assert list(trained) == parts
+    assert sum(trained.values()) == models.count_parameters(model)["trainable"]
 
 
 def test_bad_methods_and_models_are_refused_with_the_reason():

@@ -146,6 +146,30 @@ def test_paired_bootstrap_separates_a_real_gap_from_noise():
         paired_bootstrap(y, good, poor[:10])
 
 
+@pytest.mark.parametrize("score", ["accuracy", "macro_f1"])
+def test_the_resampled_scores_are_the_scores_of_each_resample(score):
+    from ftlab.evaluate import _resample_counts, _resampled_score, scores
+
+    rng = np.random.default_rng(5)
+    y, pred = rng.integers(0, 3, 60), rng.integers(0, 3, 60)
+    pred[:5] = 0  # one label predicted more often, so the classes differ
+    counts = _resample_counts(np.random.default_rng(1), 60, 50)
+    expected = [scores(np.repeat(y, row.astype(int)), np.repeat(pred, row.astype(int)))[score] for row in counts]
+    assert np.allclose(_resampled_score(counts, y, pred, score), expected)
+
+
+def test_a_difference_is_described_by_what_its_interval_shows():
+    from ftlab.evaluate import describe_difference
+
+    ahead = {"difference": 0.052, "low": 0.011, "high": 0.093, "confidence": 0.95, "n_items": 400}
+    assert describe_difference(ahead, "fine-tuned", "TF-IDF").startswith("fine-tuned beats TF-IDF by 5.2 points")
+    behind = {**ahead, "difference": -0.052, "low": -0.093, "high": -0.011}
+    assert describe_difference(behind, "fine-tuned", "TF-IDF").startswith("TF-IDF beats fine-tuned by 5.2 points")
+    tied = {**ahead, "low": -0.02}
+    sentence = describe_difference(tied, "fine-tuned", "TF-IDF")
+    assert "within noise" in sentence and "-2.0 to +9.3" in sentence
+
+
 def test_seed_spread():
     from ftlab.evaluate import seed_spread
 

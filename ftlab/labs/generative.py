@@ -87,7 +87,6 @@ def fine_tune(model_name: str, train_set, tokenizer, *, steps: int, batch_size: 
     import tempfile
 
     import pandas as pd
-    import torch
     from transformers import Trainer, TrainingArguments, set_seed
 
     if steps < 1 or batch_size < 1 or learning_rate <= 0:
@@ -100,7 +99,7 @@ def fine_tune(model_name: str, train_set, tokenizer, *, steps: int, batch_size: 
             output_dir=scratch, max_steps=steps, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
             lr_scheduler_type=GENERATIVE_SCHEDULE, warmup_steps=GENERATIVE_WARMUP,
             weight_decay=GENERATIVE_WEIGHT_DECAY, logging_steps=max(steps // 20, 1),
-            save_strategy="no", report_to="none", seed=seed, use_cpu=not torch.cuda.is_available())
+            save_strategy="no", report_to="none", seed=seed, use_cpu=pick_device() == "cpu")
         trainer = Trainer(model=model, args=args, train_dataset=train_set, data_collator=collator(tokenizer))
         trainer.train()
     history = pd.DataFrame([row for row in trainer.state.log_history if "loss" in row])

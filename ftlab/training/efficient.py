@@ -38,10 +38,16 @@ def prepare(model, method: str, *, lora_r: int = 8, lora_alpha: int | None = Non
             lora_targets: Sequence[str] = ("query", "value"), lora_dropout: float = 0.0):
     """Set `model` (a freshly loaded classifier) up for one way of fine-tuning and return it.
 
-    full: every weight trains. head: the encoder is frozen; the pooler and the classifier train.
-    lower_frozen: the embeddings and the lower half of the encoder layers are frozen.
-    lora: every pretrained weight is frozen; `peft` adds trainable rank-`lora_r` matrices beside the
-        `lora_targets` projections (scaled by lora_alpha / lora_r, default alpha 2·r); the head trains.
+    These are the course's one definition of each method (lessons 03, 06 and 08 and `ftlab train` use them):
+
+    full: every weight trains.
+    head: the embeddings and every encoder layer are frozen; the head (the pooler and the classifier) trains.
+    lower_frozen: the embeddings and the lower half of the encoder layers (3 of MiniLM's 6) are frozen; the upper
+        layers and the head train.
+    lora: every pretrained weight of the encoder is frozen; `peft` adds trainable rank-`lora_r` matrices beside the
+        `lora_targets` projections (scaled by lora_alpha / lora_r, default alpha 2·r); the head (the pooler and the
+        classifier) trains in full, as in `head`.
+    `trained_parts` lists which weights train after it.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -51,7 +57,8 @@ def prepare(model, method: str, *, lora_r: int = 8, lora_alpha: int | None = Non
         if lora_r < 1:
             raise ValueError(f"lora_r is the rank of the adapters, a whole number ≥ 1 (got {lora_r})")
         config = LoraConfig(task_type=TaskType.SEQ_CLS, r=lora_r, lora_alpha=lora_alpha or 2 * lora_r,
-                            target_modules=list(lora_targets), lora_dropout=lora_dropout)
+                            target_modules=list(lora_targets), lora_dropout=lora_dropout,
+                            modules_to_save=["classifier", "pooler"])
         return get_peft_model(model, config)
     if method == "full":
         return model
@@ -61,6 +68,28 @@ def prepare(model, method: str, *, lora_r: int = 8, lora_alpha: int | None = Non
         for parameter in module.parameters():
             parameter.requires_grad_(False)
     return model
+
+
+def trained_parts(model) -> dict[str, int]:
+    """How many weights train in each part of a classifier, in model order (parts with none are left out).
+
+    Parts: `embeddings`, `layer 0` … (the encoder layers, without their LoRA adapters), `LoRA adapters`, `pooler`
+    and `classifier`; anything else under its own first name.
+    """
+    parts: dict[str, int] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        pieces = name.split(".")
+        if "lora_A" in pieces or "lora_B" in pieces:
+            part = "LoRA adapters"
+        elif "layer" in pieces and pieces.index("layer") + 1 < len(pieces):
+            part = f"layer {pieces[pieces.index('layer') + 1]}"
+        else:
+            known = [p for p in ("embeddings", "pooler", "classifier") if p in pieces]
+            part = known[0] if known else next(p for p in pieces if p not in {"base_model", "model", "bert"})
+        parts[part] = parts.get(part, 0) + parameter.numel()
+    return parts
 
 
 def merge_lora(model):

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ftlab.config import LIVE_PLOT_ENV, MAX_GRAD_NORM, SEED, WARMUP, WEIGHT_DECAY, env_flag, in_notebook
 from ftlab.evaluate import trainer_metrics
-from ftlab.models import from_scratch as scratch_copy, load_classifier
+from ftlab.models import from_scratch as scratch_copy, load_classifier, pick_device
 from ftlab.training.batching import make_collator, model_inputs, sort_by_length
 
 
@@ -27,7 +27,6 @@ def training_arguments(output_dir: str | Path, *, learning_rate: float, epochs: 
     (`save_strategy`), uses the GPU when there is one, and groups examples of similar length into a
     batch, which cuts the padding a CPU would otherwise compute.
     """
-    import torch
     from transformers import TrainingArguments
 
     kwargs: dict[str, Any] = dict(
@@ -46,7 +45,7 @@ def training_arguments(output_dir: str | Path, *, learning_rate: float, epochs: 
         report_to="none",
         seed=seed,
         data_seed=seed,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=pick_device() == "cpu",  # the same device as the plain loop (CUDA, then Apple's MPS)
         dataloader_num_workers=0,
     )
     if group_by_length:
