@@ -124,6 +124,16 @@ def test_negative_log_likelihood_and_fit_temperature_refuse_bad_input():
         evaluate.negative_log_likelihood(np.ones((3, 2)) / 2, [0, 1])
     with pytest.raises(ValueError, match="> 0"):
         evaluate.fit_temperature(np.zeros((2, 2)), [0, 1], grid=[0.0, 1.0])
+    backwards = np.array([[3.0, 0.0], [0.0, 3.0]] * 10)  # always sure, always wrong
+    with pytest.raises(ValueError, match="edge of the search"):
+        evaluate.fit_temperature(backwards, [1, 0] * 10)
+
+
+def test_fit_temperature_on_a_grid_picks_the_best_candidate():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(3000, 3)) * 4
+    labels = np.array([rng.choice(3, p=p) for p in evaluate.softmax(logits / 2.0)])
+    assert evaluate.fit_temperature(logits, labels, grid=[0.5, 1.0, 2.0, 8.0]) == 2.0
 
 
 def test_paired_bootstrap_separates_a_real_gap_from_noise():
