@@ -159,3 +159,8 @@ def test_lee_corpus_loads_and_the_pretrained_encoder_has_the_skill():
     assert len(docs) == 50 and len(human) == 1225 and (human > 0).all() and (human <= 1).all()
     skill = pitfalls.similarity_skill(load_encoder(), load_tokenizer(), docs, ratings)
     assert 0.6 < skill < 0.7  # 0.656 for all-MiniLM-L6-v2 (mean pooling, 256 tokens)
+
+
+def test_flip_uniform_check_catches_a_seed_that_is_ignored():
+    with pytest.raises(ExerciseCheckError, match="another seed"):
+        checks.check_flip_uniform(lambda labels, share, seed=0: pitfalls.flip_labels(labels, share, seed=0))

@@ -1,8 +1,9 @@
 """Lesson 06's experiments: the data they need (label noise), the general skill they measure, many runs at once.
 
 `flip_labels` and `with_labels` make a noisy copy of a training set; `similarity_skill` measures how well the
-encoder still rates sentence similarity as people do (the Lee corpus), so forgetting can be seen; `Lab` trains
-many variants with one recipe (`ftlab.training.train_classifier`) and scores each on the same test tweets.
+encoder still rates sentence similarity as people do (the Lee corpus), so forgetting can be seen, and
+`skill_difference` puts a bootstrap interval on the difference of two encoders' skill; `Lab` trains many variants
+with one recipe (`ftlab.training.train_classifier`) and scores each on the same test tweets.
 """
 
 from __future__ import annotations
@@ -80,21 +81,61 @@ def lee_pairs(ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return i, j, ratings[i, j]
 
 
-def similarity_skill(encoder, tokenizer, docs: Sequence[str] | None = None, ratings: np.ndarray | None = None,
-                     max_length: int = 256) -> float:
-    """Pearson correlation between the encoder's cosine similarities and people's ratings on the Lee pairs.
+def pair_cosines(encoder, tokenizer, docs: Sequence[str], ratings: np.ndarray, max_length: int = 256) -> np.ndarray:
+    """The encoder's cosine similarity of every Lee pair (in `lee_pairs` order), from mean-pooled vectors.
 
-    `encoder` is a bare encoder or a classifier (its encoder body is used); vectors are mean-pooled, the way
-    all-MiniLM-L6-v2 was pretrained to compare sentences.
+    `encoder` is a bare encoder or a classifier (its encoder body is used), as all-MiniLM-L6-v2 was pretrained
+    to compare sentences.
     """
-
-    if docs is None or ratings is None:
-        docs, ratings = lee_corpus()
     body = getattr(encoder, "base_model", encoder)
     vectors = embed(list(docs), body, tokenizer, max_length=max_length, progress=False)
+    i, j, _ = lee_pairs(ratings)
+    return np.sum(vectors[i] * vectors[j], axis=1)
+
+
+def similarity_skill(encoder, tokenizer, docs: Sequence[str] | None = None, ratings: np.ndarray | None = None,
+                     max_length: int = 256) -> float:
+    """Pearson correlation between the encoder's cosine similarities and people's ratings on the Lee pairs."""
+    if docs is None or ratings is None:
+        docs, ratings = lee_corpus()
+    cosine = pair_cosines(encoder, tokenizer, docs, ratings, max_length)
+    return float(np.corrcoef(cosine, lee_pairs(ratings)[2])[0, 1])
+
+
+def skill_difference(ratings: np.ndarray, cosines_a: np.ndarray, cosines_b: np.ndarray, *, n_resamples: int = 2000,
+                     confidence: float = 0.95, seed: int = SEED) -> dict[str, float]:
+    """Similarity skill of A minus that of B (Pearson r with people's ratings), with a bootstrap interval.
+
+    Each resample draws the documents (not the pairs: pairs that share a document are not independent) with
+    replacement and scores both encoders on the pairs of the drawn documents, each pair weighted by how often
+    its two documents were drawn. The same keys as `ftlab.evaluate.paired_bootstrap`, with `n_items` the
+    number of documents.
+    """
     i, j, human = lee_pairs(ratings)
-    cosine = np.sum(vectors[i] * vectors[j], axis=1)
-    return float(np.corrcoef(cosine, human)[0, 1])
+    cosines_a, cosines_b = np.asarray(cosines_a, dtype=float), np.asarray(cosines_b, dtype=float)
+    if cosines_a.shape != human.shape or cosines_b.shape != human.shape:
+        raise ValueError(f"give one cosine per Lee pair ({len(human)}, from pair_cosines) for both encoders; got "
+                         f"{cosines_a.shape} and {cosines_b.shape}")
+    if not 0 < confidence < 1 or n_resamples < 100:
+        raise ValueError(f"confidence must be between 0 and 1 and n_resamples at least 100, got {confidence} "
+                         f"and {n_resamples}")
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(ratings), np.full(len(ratings), 1 / len(ratings)), size=n_resamples)
+    weights = (draws[:, i] * draws[:, j]).astype(float)
+    resampled = _weighted_pearson(weights, cosines_a, human) - _weighted_pearson(weights, cosines_b, human)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(resampled, [tail, 1 - tail])
+    difference = np.corrcoef(cosines_a, human)[0, 1] - np.corrcoef(cosines_b, human)[0, 1]
+    return {"difference": float(difference), "low": float(low), "high": float(high), "confidence": confidence,
+            "n_items": int(len(ratings))}
+
+
+def _weighted_pearson(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of x and y under each row of `weights` (one weighted correlation per row)."""
+    total = weights.sum(axis=1, keepdims=True)
+    dx = x - (weights @ x)[:, None] / total
+    dy = y - (weights @ y)[:, None] / total
+    return (weights * dx * dy).sum(axis=1) / np.sqrt((weights * dx ** 2).sum(axis=1) * (weights * dy ** 2).sum(axis=1))
 
 
 class Lab:
@@ -114,6 +155,8 @@ class Lab:
         self.recipe = dict(recipe)
         self.min_examples = min_examples
         self.runs: dict[str, Run] = {}
+        self.cosines: dict[str, np.ndarray] = {}  # each run's `pair_cosines` (runs with similarity=True)
+        self._lee = None
 
     def epochs_for(self, n: int) -> int:
         """Epochs for a training set of `n` examples: the recipe's, or more for a small set."""
@@ -134,7 +177,9 @@ class Lab:
         run.test_pred = logits.argmax(axis=1)
         run.test_scores = scores(self.y_test, run.test_pred)
         if similarity:
-            run.similarity = similarity_skill(_plain_model(run.model), self.tokenizer)
+            self._lee = self._lee or lee_corpus()
+            self.cosines[name] = pair_cosines(_plain_model(run.model), self.tokenizer, *self._lee)
+            run.similarity = float(np.corrcoef(self.cosines[name], lee_pairs(self._lee[1])[2])[0, 1])
         if not keep_model:
             run.model = None
         self.runs[name] = run

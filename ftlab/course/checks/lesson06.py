@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from ftlab.config import seeds
 from ftlab.course.checks.core import ExerciseCheckError, as_array, call_safely, passed, require
 
 
@@ -44,7 +45,8 @@ def check_flip_uniform(flip_uniform: Callable) -> None:
     """Exercise 06.2: `flip_uniform(labels, share, seed)` flips exactly that share, each to another class."""
     labels = np.array([0, 1, 2] * 200)
     before = labels.copy()
-    noisy = as_array(call_safely(flip_uniform, labels, 0.3, 0, what="flip_uniform(labels, 0.3, seed=0)"),
+    seed, other_seed = seeds(2)
+    noisy = as_array(call_safely(flip_uniform, labels, 0.3, seed, what=f"flip_uniform(labels, 0.3, seed={seed})"),
                      "flip_uniform's result")
     require(np.array_equal(labels, before), "flip_uniform changed the array it was given: change a copy")
     require(noisy.shape == labels.shape, f"the result should have one label per input label, shape {labels.shape}; "
@@ -60,12 +62,13 @@ def check_flip_uniform(flip_uniform: Callable) -> None:
     chosen = np.flatnonzero(changed)
     require(chosen.min() < 100 and chosen.max() > 500, "the flipped examples should be spread over the whole array, "
                                                        "not taken from its start or end")
-    again = as_array(call_safely(flip_uniform, labels, 0.3, 0, what="flip_uniform(labels, 0.3, seed=0)"), "")
+    again = as_array(call_safely(flip_uniform, labels, 0.3, seed, what=f"flip_uniform(labels, 0.3, seed={seed})"), "")
     require(np.array_equal(again, noisy), "the same seed must give the same noisy labels: use "
                                           "np.random.default_rng(seed) inside the function")
-    other = as_array(call_safely(flip_uniform, labels, 0.3, 1, what="flip_uniform(labels, 0.3, seed=1)"), "")
+    other = as_array(call_safely(flip_uniform, labels, 0.3, other_seed,
+                                 what=f"flip_uniform(labels, 0.3, seed={other_seed})"), "")
     require(not np.array_equal(other, noisy), "another seed should flip other examples")
-    none = as_array(call_safely(flip_uniform, labels, 0.0, 0, what="flip_uniform(labels, 0.0, seed=0)"), "")
+    none = as_array(call_safely(flip_uniform, labels, 0.0, seed, what=f"flip_uniform(labels, 0.0, seed={seed})"), "")
     require(np.array_equal(none, labels), "a share of 0 must leave every label as it was")
     passed("flip_uniform flips exactly the share asked for, each to another class, reproducibly")
 
