@@ -219,3 +219,44 @@ def test_prompts_reject_a_bad_score(score, words):
     with pytest.raises(ExerciseCheckError) as caught:
         checks.check_zero_shot_prompts(MINE, macro_f1=score)
     assert words in str(caught.value)
+
+
+# Exercise 5: the decision between two prompt sets
+
+
+def _predictions(n: int = 300, yours_right: float = 0.8, course_right: float = 0.5, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    wrong = (labels + 1) % 3
+    yours = np.where(rng.random(n) < yours_right, labels, wrong)
+    course = np.where(rng.random(n) < course_right, labels, wrong)
+    return labels, yours, course
+
+
+def test_prompt_decision_switches_only_beyond_noise(capsys):
+    labels, yours, course = _predictions()
+    checks.check_prompt_decision("yours", labels, yours, course)
+    assert 'use = "yours" is the right call: your prompts beat' in capsys.readouterr().out
+    with pytest.raises(ExerciseCheckError, match='Switch to them'):
+        checks.check_prompt_decision("course", labels, yours, course)
+
+
+def test_prompt_decision_keeps_the_course_prompts_within_noise(capsys):
+    labels, yours, _ = _predictions(n=60)
+    first_two = np.arange(60) < 2
+    better = np.where(first_two, labels, yours)  # right on the first two tweets
+    worse = np.where(first_two, (labels + 1) % 3, yours)  # wrong on them: a lead of two tweets is noise
+    with pytest.raises(ExerciseCheckError, match="not beyond noise"):
+        checks.check_prompt_decision("yours", labels, better, worse)
+    checks.check_prompt_decision("course", labels, better, worse)
+    assert "within noise" in capsys.readouterr().out
+    with pytest.raises(ExerciseCheckError, match="do not score higher"):
+        checks.check_prompt_decision("yours", labels, worse, better)
+
+
+def test_prompt_decision_rejects_a_bad_answer():
+    labels, yours, course = _predictions()
+    with pytest.raises(ExerciseCheckError, match='"yours" or "course"'):
+        checks.check_prompt_decision("mine", labels, yours, course)
+    with pytest.raises(ExerciseCheckError, match="one per validation tweet"):
+        checks.check_prompt_decision("yours", labels, yours[:-1], course)

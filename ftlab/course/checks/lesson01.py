@@ -6,8 +6,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ftlab.config import LABELS, ZERO_SHOT_PROMPTS
+from ftlab.config import LABELS, SEED, ZERO_SHOT_PROMPTS
 from ftlab.course.checks.core import ExerciseCheckError, as_array, call_safely, passed, require
+from ftlab.evaluate import describe_difference, paired_bootstrap
 from ftlab.models import mean_pool as reference
 
 
@@ -219,3 +220,29 @@ def check_zero_shot_prompts(prompts: Any, macro_f1: float | None = None,
     else:
         passed(f"your prompts reach a macro-F1 of {score:.3f}, better than guessing; the course's prompts "
                f"reach {float(course_macro_f1):.3f}: try sentences that sound more like the tweets")
+
+
+def check_prompt_decision(use: Any, labels: Any, yours: Any, course: Any, seed: int = SEED) -> None:
+    """Exercise 01.5: switch to your prompts (`use = "yours"`) only when validation shows them better beyond noise.
+
+    `yours` and `course` are the two prompt sets' predictions on the same validation tweets, `labels` the truth.
+    """
+    require(use in ("yours", "course"), f'use should be "yours" or "course", got {use!r}')
+    labels, yours, course = (as_array(v, name) for v, name in ((labels, "labels"), (yours, "your predictions"),
+                                                               (course, "the course's predictions")))
+    require(labels.shape == yours.shape == course.shape,
+            f"labels and both predictions should be one per validation tweet, got shapes {labels.shape}, "
+            f"{yours.shape} and {course.shape}")
+    result = paired_bootstrap(labels, yours, course, seed=seed)
+    sentence = describe_difference(result, "your prompts", "the course's prompts").replace(
+        "test items", "validation tweets")
+    right = "yours" if result["low"] > 0 else "course"
+    if use == right:
+        passed(f'use = "{use}" is the right call: {sentence}')
+        return
+    if use == "yours" and result["difference"] > 0:
+        raise ExerciseCheckError(f"your prompts score higher on these tweets, but not beyond noise: {sentence} Another "
+                                 f"sample of tweets could reverse it; keep the course's prompts (use = \"course\")")
+    if use == "yours":
+        raise ExerciseCheckError(f"your prompts do not score higher: {sentence} Keep the course's (use = \"course\")")
+    raise ExerciseCheckError(f"your prompts are better beyond noise: {sentence} Switch to them (use = \"yours\")")
