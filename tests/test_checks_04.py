@@ -1,7 +1,6 @@
 """The lesson 04 exercise checks accept a right answer and reject wrong ones with a message that helps."""
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score
 
-from ftlab import evaluate
 from ftlab.course.checks import lesson04 as checks
 from ftlab.course.checks.core import ExerciseCheckError
 
@@ -72,65 +70,54 @@ def test_macro_f1_from_confusion_explains_a_division_by_zero():
         checks.check_macro_f1_from_confusion(naive)
 
 
-# Exercise 2: expected calibration error
+# Exercise 2: which model to ship
 
 
-def bins_of(probs, bins):
-    return np.minimum((probs.max(axis=1) * bins).astype(int), bins - 1)
+def candidate(labels, accuracy, confidence, seed):
+    """Probabilities that are right for a share `accuracy` of the items, each with top probability `confidence`."""
+    rng = np.random.default_rng(seed)
+    right = rng.random(len(labels)) < accuracy
+    predicted = np.where(right, labels, (labels + rng.integers(1, 3, len(labels))) % 3)
+    probs = np.full((len(labels), 3), (1 - confidence) / 2)
+    probs[np.arange(len(labels)), predicted] = confidence
+    return probs
 
 
-def ece(probs, labels, bins=10):
-    confidence, correct, which = probs.max(axis=1), probs.argmax(axis=1) == labels, bins_of(probs, bins)
-    return sum(np.mean(which == k) * abs(correct[which == k].mean() - confidence[which == k].mean())
-               for k in range(bins) if (which == k).any())
+LABELS = np.random.default_rng(0).integers(0, 3, 400)
+CLEAR = {"fine-tuned": candidate(LABELS, 0.85, 0.99, 1), "TF-IDF": candidate(LABELS, 0.55, 0.55, 2)}
+TIED = {"fine-tuned": candidate(LABELS, 0.70, 0.98, 3), "TF-IDF": candidate(LABELS, 0.70, 0.70, 3)}
+REVERSED = {"fine-tuned": candidate(LABELS, 0.55, 0.55, 4), "TF-IDF": candidate(LABELS, 0.85, 0.99, 5)}
 
 
-def test_ece_accepts_a_right_answer_and_ftlabs(capsys):
-    checks.check_expected_calibration_error(ece)
-    checks.check_expected_calibration_error(evaluate.expected_calibration_error)
-    assert capsys.readouterr().out.count("\u2714") == 2
+def test_the_cases_are_what_their_names_say():
+    clear, tied, reversed_ = (checks.ship_rule(c, LABELS) for c in (CLEAR, TIED, REVERSED))
+    assert clear["quality"]["low"] > 0 and clear["ece"]["fine-tuned"] > clear["ece"]["TF-IDF"]
+    assert tied["quality"]["low"] <= 0 <= tied["quality"]["high"]
+    assert tied["ece"]["TF-IDF"] < tied["ece"]["fine-tuned"]
+    assert reversed_["quality"]["high"] < 0 and reversed_["ece"]["TF-IDF"] > reversed_["ece"]["fine-tuned"]
 
 
-def unweighted(probs, labels, bins=10):
-    confidence, correct, which = probs.max(axis=1), probs.argmax(axis=1) == labels, bins_of(probs, bins)
-    return np.mean([abs(correct[which == k].mean() - confidence[which == k].mean())
-                    for k in range(bins) if (which == k).any()])
+@pytest.mark.parametrize("cases, right", [(CLEAR, "fine-tuned"), (TIED, "TF-IDF"), (REVERSED, "TF-IDF")])
+def test_ship_decision_accepts_the_rule(capsys, cases, right):
+    checks.check_ship_decision(right, cases, LABELS)
+    assert capsys.readouterr().out.startswith("\u2714 ship " + right)
 
 
-def signed(probs, labels, bins=10):
-    confidence, correct, which = probs.max(axis=1), probs.argmax(axis=1) == labels, bins_of(probs, bins)
-    return abs(sum(np.mean(which == k) * (correct[which == k].mean() - confidence[which == k].mean())
-                   for k in range(bins) if (which == k).any()))
-
-
-def drops_certain(probs, labels, bins=10):
-    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
-    which = (confidence * bins).astype(int)
-    return sum(np.mean(which == k) * abs(correct[which == k].mean() - confidence[which == k].mean())
-               for k in range(bins) if (which == k).any())
-
-
-def empty_bins_too(probs, labels, bins=10):
-    confidence, correct, which = probs.max(axis=1), probs.argmax(axis=1) == labels, bins_of(probs, bins)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty bin
-        return sum(np.mean(which == k) * abs(correct[which == k].mean() - confidence[which == k].mean())
-                   for k in range(bins))
-
-
-@pytest.mark.parametrize("wrong, message", [
-    (stub, "not written yet"),
-    (lambda probs, labels, bins=10: None, "returned None"),
-    (unweighted, "weight each bin's gap"),
-    (signed, "absolute value"),
-    (drops_certain, "exactly 1.0"),
-    (lambda probs, labels, bins=10: ece(probs, labels, 10), "use the `bins` argument"),
-    (empty_bins_too, "skip the empty bins"),
-    (lambda probs, labels, bins=10: [ece(probs, labels, bins)] * 2, "should be one number"),
+@pytest.mark.parametrize("cases, wrong, message", [
+    (CLEAR, "TF-IDF", "quality decides first"),  # the better-calibrated one, although quality differs
+    (REVERSED, "fine-tuned", "quality decides first"),
+    (TIED, "fine-tuned", "tied on quality"),  # quality tied: calibration decides
+    (CLEAR, None, "is None"),
+    (CLEAR, "tfidf", "should be one of"),
 ])
-def test_ece_rejects_wrong_answers(wrong, message):
+def test_ship_decision_rejects_wrong_decisions(cases, wrong, message):
     with pytest.raises(ExerciseCheckError, match=re.escape(message)):
-        checks.check_expected_calibration_error(wrong)
+        checks.check_ship_decision(wrong, cases, LABELS)
+
+
+def test_ship_decision_needs_two_candidates():
+    with pytest.raises(ExerciseCheckError, match="two candidates"):
+        checks.check_ship_decision("fine-tuned", {"fine-tuned": CLEAR["fine-tuned"]}, LABELS)
 
 
 # Exercise 3: choosing a TF-IDF setting on the validation split
@@ -161,39 +148,42 @@ def test_validation_scores_rejects_wrong_answers(wrong, message):
         checks.check_validation_scores(wrong)
 
 
-# Exercise 4: macro-F1 by topic
+# Exercise 4: predict the weakest topic, then measure
 
 
-def macro_f1_by_topic(frame):
-    return pd.Series({topic: f1_score(part["label"], part["predicted"], average="macro", zero_division=0)
-                      for topic, part in frame.groupby("topic")})
+TOPICS = pd.DataFrame({
+    "topic": ["air"] * 8 + ["cars"] * 6 + ["phones"] * 6 + ["rare"] * 2,
+    "label": [0, 0, 0, 0, 1, 1, 2, 2] + [1, 1, 1, 1, 0, 0] + [2, 2, 2, 0, 0, 1] + [0, 1],
+    "predicted": [0, 0, 0, 1, 1, 0, 2, 0] + [1, 1, 1, 0, 0, 1] + [2, 2, 0, 0, 1, 1] + [1, 0],
+})
 
 
-def test_macro_f1_by_topic_accepts_a_right_answer(capsys):
-    checks.check_macro_f1_by_topic(macro_f1_by_topic)
-    checks.check_macro_f1_by_topic(lambda frame: macro_f1_by_topic(frame).to_dict())
-    assert capsys.readouterr().out.count("\u2714") == 2
+def test_weakest_topic_scores_each_topic_on_its_own_labels():
+    weakest, ranked = checks.weakest_topic(TOPICS, min_tweets=5)
+    expected = {t: f1_score(p["label"], p["predicted"], average="macro", zero_division=0)
+                for t, p in TOPICS.groupby("topic") if t != "rare"}
+    assert sorted(ranked.index) == ["air", "cars", "phones"]  # "rare" has too few rows
+    assert np.allclose([ranked[t] for t in expected], list(expected.values()))
+    assert weakest == min(expected, key=expected.get) and ranked.is_monotonic_increasing
 
 
-def drop_column(frame):
-    del frame["text"]
-    return macro_f1_by_topic(frame)
+def test_topic_guess_must_be_a_scored_topic(capsys):
+    checks.check_topic_guess("cars", ["air", "cars", "phones"])
+    assert "cars" in capsys.readouterr().out
+    for wrong, message in [(None, "is None"), ("rare", "should be one of"), (3, "should be one of")]:
+        with pytest.raises(ExerciseCheckError, match=re.escape(message)):
+            checks.check_topic_guess(wrong, ["air", "cars", "phones"])
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (stub, "not written yet"),
-    (lambda frame: None, "returned None"),
-    (lambda frame: macro_f1_by_topic(frame).to_numpy(), "should return a pandas Series"),
-    (lambda frame: macro_f1_by_topic(frame).iloc[:2], "one entry per topic"),
-    (lambda frame: pd.Series({t: f1_score(p["label"], p["predicted"], average="macro", labels=[0, 1, 2],
-                                          zero_division=0) for t, p in frame.groupby("topic")}),
-     "average only the labels that occur"),
-    (lambda frame: pd.Series({t: accuracy_score(p["label"], p["predicted"]) for t, p in frame.groupby("topic")}),
-     "that is the accuracy"),
-    (lambda frame: pd.Series({t: f1_score(frame["label"], frame["predicted"], average="macro")
-                              for t in frame["topic"].unique()}), "all rows together"),
-    (drop_column, "changed the table it was given"),
-])
-def test_macro_f1_by_topic_rejects_wrong_answers(wrong, message):
-    with pytest.raises(ExerciseCheckError, match=re.escape(message)):
-        checks.check_macro_f1_by_topic(wrong)
+def test_judge_topic_guess_says_whether_the_prediction_was_right(capsys):
+    weakest, ranked = checks.weakest_topic(TOPICS, min_tweets=5)
+    checks.judge_topic_guess(weakest, TOPICS, min_tweets=5)
+    assert "your prediction was right" in capsys.readouterr().out
+    other = ranked.index[-1]
+    checks.judge_topic_guess(other, TOPICS, min_tweets=5)
+    out = capsys.readouterr().out
+    assert "your prediction was right" not in out and f"ranks {len(ranked)} of {len(ranked)}" in out
+    with pytest.raises(ExerciseCheckError, match="not among the measured topics"):
+        checks.judge_topic_guess("rare", TOPICS, min_tweets=5)
+    with pytest.raises(ExerciseCheckError, match="needs columns"):
+        checks.judge_topic_guess("air", TOPICS.drop(columns="predicted"), min_tweets=5)

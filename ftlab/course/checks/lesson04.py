@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from ftlab.course.checks.core import ExerciseCheckError, as_array, call_safely, passed, require
-from ftlab.evaluate import expected_calibration_error, expected_calibration_error as reference_ece, reliability_table
+from ftlab.config import SEED
+from ftlab.evaluate import expected_calibration_error, paired_bootstrap
 
 
 def _macro_f1_reference(matrix: np.ndarray) -> float:
@@ -63,69 +64,50 @@ def check_macro_f1_from_confusion(macro_f1_from_confusion: Callable) -> None:
     passed("macro_f1_from_confusion gives every label's F1 the same weight, also when a label is never predicted")
 
 
-def _ece_cases() -> list[tuple[np.ndarray, np.ndarray, int, float, str]]:
-    """(probs, labels, bins, expected ECE, what the case is) for the ECE exercise."""
+def ship_rule(candidates: Mapping[str, np.ndarray], labels: np.ndarray, seed: int = SEED) -> dict:
+    """The figures the shipping rule of exercise 04.2 needs, and the model it ships.
 
-    def rows(top: float, n: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
-        rest = (1 - top) / 2
-        probs = np.tile([top, rest + 0.01, rest - 0.01] if rest > 0 else [1.0, 0.0, 0.0], (n, 1))
-        return probs, np.array([0] * n_right + [1] * (n - n_right))
-
-    cases = []
-    probs, labels = rows(0.8, 10, 8)
-    cases.append((probs, labels, 10, 0.0, "10 tweets at confidence 0.8 of which 8 are right"))
-    probs, labels = rows(0.9, 10, 6)
-    cases.append((probs, labels, 10, 0.3, "10 tweets at confidence 0.9 of which only 6 are right"))
-    p1, l1 = rows(0.95, 4, 2)
-    p2, l2 = rows(0.45, 6, 6)
-    cases.append((np.vstack([p1, p2]), np.concatenate([l1, l2]), 10, 0.4 * 0.45 + 0.6 * 0.55,
-                  "4 tweets at 0.95 (2 right) and 6 at 0.45 (all right)"))
-    probs, labels = rows(1.0, 5, 4)
-    cases.append((probs, labels, 10, 0.2, "5 tweets at confidence exactly 1.0 of which 4 are right"))
-    p1, l1 = rows(0.45, 5, 5)
-    p2, l2 = rows(0.55, 5, 0)
-    cases.append((np.vstack([p1, p2]), np.concatenate([l1, l2]), 5, 0.0,
-                  "5 tweets at 0.45 (all right) and 5 at 0.55 (all wrong), which share a bin when bins=5"))
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(300, 3)) * 2
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    labels = np.array([rng.choice(3, p=row) for row in probs])  # drawn from the probabilities: nearly calibrated
-    cases.append((probs, labels, 10, expected_calibration_error(probs, labels, bins=10),
-                  "300 random predictions"))
-    return cases
+    Quality first: when the paired bootstrap interval of the macro-F1 difference excludes zero, the better model
+    ships; when it contains zero, the lower ECE (ten bins) decides.
+    """
+    (first, probs_a), (second, probs_b) = candidates.items()
+    quality = paired_bootstrap(labels, probs_a.argmax(axis=1), probs_b.argmax(axis=1), seed=seed)
+    eces = {name: expected_calibration_error(probs, labels) for name, probs in candidates.items()}
+    if quality["low"] > 0:
+        ship = first
+    elif quality["high"] < 0:
+        ship = second
+    else:
+        ship = min(eces, key=eces.get)
+    return {"quality": quality, "ece": eces, "ship": ship, "names": (first, second)}
 
 
-def check_expected_calibration_error(expected_calibration_error: Callable) -> None:
-    """Exercise 04.2: `expected_calibration_error(probs, labels, bins=10)` written by hand."""
-
-    for index, (probs, labels, bins, expected, why) in enumerate(_ece_cases()):
-        call = f"expected_calibration_error(probs, labels, bins={bins}) for {why}"
-        result = call_safely(expected_calibration_error, probs.copy(), labels.copy(), bins,
-                             what=call if index else "expected_calibration_error")
-        require(result is not None, f"{call} returned None: end the function with `return` and the ECE")
-        value = as_array(result, f"the result of {call}")
-        require(value.size == 1, f"{call} should be one number, got an array of shape {value.shape}")
-        got = float(value.reshape(-1)[0])
-        if np.isclose(got, expected, atol=1e-6):
-            continue
-        table = reliability_table(probs, labels, bins)
-        weights = table["count"] / table["count"].sum()
-        if not np.isfinite(got):
-            hint = "skip the empty bins: the mean of an empty bin is nan"
-        elif np.isclose(got, table["gap"].abs().mean()):
-            hint = "you averaged the bins equally; weight each bin's gap by its share of the tweets, n_b / n"
-        elif np.isclose(got, abs(float((weights * table["gap"]).sum()))):
-            hint = "take the absolute value of each bin's gap before adding: gaps of opposite sign must not cancel"
-        elif np.isclose(probs.max(), 1.0) and np.isclose(got, 0.0):
-            hint = ("a confidence of exactly 1.0 gives int(1.0 * bins) = bins, one past the last bin: put it in the "
-                    "last bin, min(int(confidence * bins), bins - 1)")
-        elif bins != 10 and np.isclose(got, reference_ece(probs, labels, bins=10), atol=1e-6):
-            hint = f"use the `bins` argument (here {bins}) instead of always 10 bins"
-        else:
-            hint = ("confidence = probs.max(axis=1), correct = probs.argmax(axis=1) == labels, bin = "
-                    "min(int(confidence * bins), bins - 1); then add up n_b / n · |accuracy_b − confidence_b|")
-        raise ExerciseCheckError(f"{call} should be {expected:.4f}, got {got:.4f}: {hint}")
-    passed("expected_calibration_error is right: 0 when calibrated, the weighted gap when not, any number of bins")
+def check_ship_decision(ship: Any, candidates: Mapping[str, Any], labels: Any) -> None:
+    """Exercise 04.2: `ship` names the model the rule picks from validation macro-F1 (with its interval) and ECE."""
+    require(isinstance(candidates, Mapping) and len(candidates) == 2,
+            "pass the dictionary of the two candidates' validation probabilities, {name: probabilities}")
+    probs = {name: as_array(value, f"the probabilities of {name!r}") for name, value in candidates.items()}
+    labels = as_array(labels, "the validation labels").astype(int)
+    require(ship is not None, "`ship` is None: set it to the name of the model you would ship")
+    require(isinstance(ship, str) and ship in probs,
+            f"`ship` should be one of {sorted(probs)}, got {ship!r}")
+    rule = ship_rule(probs, labels)
+    quality, eces, (first, second) = rule["quality"], rule["ece"], rule["names"]
+    interval = (f"{first} minus {second}: {100 * quality['difference']:+.1f} macro-F1 points, interval "
+                f"{100 * quality['low']:+.1f} to {100 * quality['high']:+.1f}")
+    calibration = ", ".join(f"{name} {value:.3f}" for name, value in eces.items())
+    if ship == rule["ship"]:
+        reason = ("the interval excludes zero, so quality decides" if quality["low"] > 0 or quality["high"] < 0
+                  else "the interval contains zero, so calibration decides")
+        passed(f"ship {ship}: {reason} ({interval}; ECE {calibration})")
+        return
+    if quality["low"] > 0 or quality["high"] < 0:
+        hint = (f"the macro-F1 interval excludes zero ({interval}), so quality decides first, whatever the ECE "
+                f"({calibration}); a temperature can repair calibration later, not quality")
+    else:
+        hint = (f"the macro-F1 interval contains zero ({interval}): on these tweets the two are tied on quality, "
+                f"however the point estimates fall, so the lower ECE decides ({calibration})")
+    raise ExerciseCheckError(f"the rule ships {rule['ship']}, not {ship}: {hint}")
 
 
 def _tfidf_check_data() -> tuple[list[str], list[int], list[str], list[int]]:
@@ -196,46 +178,41 @@ def check_validation_scores(validation_scores: Callable) -> None:
     passed("validation_scores fits on the training texts and scores macro-F1 on the validation texts only")
 
 
-def check_macro_f1_by_topic(macro_f1_by_topic: Callable) -> None:
-    """Exercise 04.4: `macro_f1_by_topic(frame)` gives one macro-F1 per topic."""
-    import pandas as pd
-    from sklearn.metrics import accuracy_score, f1_score
+def weakest_topic(frame, min_tweets: int):
+    """The topic with the lowest macro-F1 among those with at least `min_tweets` rows, and every such topic's score.
 
-    frame = pd.DataFrame({
-        "topic": ["air"] * 8 + ["cars"] * 6 + ["phones"] * 6,
-        "label": [0, 0, 0, 0, 1, 1, 2, 2] + [1, 1, 1, 1, 0, 0] + [2, 2, 2, 0, 0, 1],
-        "predicted": [0, 0, 0, 1, 1, 0, 2, 0] + [1, 1, 1, 0, 0, 1] + [2, 2, 0, 0, 1, 1],
-        "text": [f"tweet {i}" for i in range(20)],
-    })
-    before = frame.copy()
-    groups = {topic: part for topic, part in frame.groupby("topic")}
-    expected = {t: f1_score(p["label"], p["predicted"], average="macro", zero_division=0) for t, p in groups.items()}
-    all_labels = {t: f1_score(p["label"], p["predicted"], average="macro", labels=[0, 1, 2], zero_division=0)
-                  for t, p in groups.items()}
-    accuracy = {t: accuracy_score(p["label"], p["predicted"]) for t, p in groups.items()}
-    overall = f1_score(frame["label"], frame["predicted"], average="macro")
-    result = call_safely(macro_f1_by_topic, frame, what="macro_f1_by_topic(frame)")
-    require(frame.equals(before), "macro_f1_by_topic changed the table it was given: work on a copy")
-    require(result is not None, "macro_f1_by_topic returned None: return a pandas Series, one value per topic")
-    if isinstance(result, dict):
-        result = pd.Series(result)
-    require(isinstance(result, pd.Series), f"macro_f1_by_topic should return a pandas Series (topic -> macro-F1), "
-                                           f"got {type(result).__name__}")
-    require(sorted(result.index) == sorted(groups),
-            f"the Series should have one entry per topic, {sorted(groups)}; got {list(result.index)}")
-    for topic, want in expected.items():
-        got = float(result[topic])
-        if np.isclose(got, want, atol=1e-6):
-            continue
-        if np.isclose(got, all_labels[topic], atol=1e-6):
-            hint = ("the topic has no tweets of one label, and you counted that label's F1 as 0; average only the "
-                    "labels that occur in the topic, as f1_score does when you do not pass labels=")
-        elif np.isclose(got, accuracy[topic], atol=1e-6):
-            hint = "that is the accuracy; use f1_score(..., average='macro')"
-        elif np.isclose(got, overall, atol=1e-6):
-            hint = "that is the macro-F1 of all rows together; compute it separately within each topic (groupby)"
-        else:
-            hint = "group the rows by topic and compute f1_score(label, predicted, average='macro') in each group"
-        raise ExerciseCheckError(f"on a small table, the topic {topic!r} should have macro-F1 {want:.4f}, "
-                                 f"got {got:.4f}: {hint}")
-    passed("macro_f1_by_topic scores each topic on its own tweets and labels")
+    `frame` has columns topic, label and predicted; macro-F1 averages the labels that occur in the topic.
+    """
+    import pandas as pd
+    from sklearn.metrics import f1_score
+
+    sizes = frame["topic"].value_counts()
+    scores = {topic: f1_score(part["label"], part["predicted"], average="macro", zero_division=0)
+              for topic, part in frame.groupby("topic") if sizes[topic] >= min_tweets}
+    require(len(scores) >= 2, f"fewer than two topics have at least {min_tweets} tweets: lower min_tweets")
+    ranked = pd.Series(scores, name="macro-F1").sort_values()
+    return str(ranked.index[0]), ranked
+
+
+def check_topic_guess(guess: Any, eligible: Sequence[str]) -> None:
+    """Exercise 04.4, the prediction: `guess` is one of the topics that will be scored, written down before measuring."""
+    require(guess is not None, "`guess` is None: write the topic you expect to be weakest, as a string")
+    require(isinstance(guess, str) and guess in list(eligible),
+            f"`guess` should be one of the topics that will be scored, {sorted(eligible)}; got {guess!r}")
+    passed(f"your prediction is written down: {guess}. Now measure")
+
+
+def judge_topic_guess(guess: str, frame, min_tweets: int) -> None:
+    """Exercise 04.4, the measurement: the weakest topic on validation, and how the prediction fared."""
+    require({"topic", "label", "predicted"} <= set(frame.columns),
+            f"the table needs columns topic, label and predicted; it has {list(frame.columns)}")
+    weakest, ranked = weakest_topic(frame, min_tweets)
+    require(guess in ranked.index, f"{guess!r} is not among the measured topics {list(ranked.index)}")
+    rank = list(ranked.index).index(guess) + 1
+    if guess == weakest:
+        passed(f"your prediction was right: {weakest} is the weakest topic (macro-F1 {ranked[weakest]:.3f} of "
+               f"{len(ranked)} topics measured)")
+    else:
+        print(f"\u2022 measured: the weakest topic is {weakest} (macro-F1 {ranked[weakest]:.3f}); your guess {guess} "
+               f"ranks {rank} of {len(ranked)} from the bottom (macro-F1 {ranked[guess]:.3f}). A prediction that "
+               f"missed is worth a look: which clue pointed elsewhere?")
