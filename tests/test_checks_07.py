@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from ftlab.labs import generative
@@ -59,22 +60,22 @@ def test_reversed_pairs(lm, book):
         checks.check_reversed_pairs(right.select(range(10)), tokenizer, train)
 
 
-def test_chrf_at_temperature(lm, book):
-    model, tokenizer = lm
-    pairs = book["test"].select(range(8))
+CURVE = {0.3: 55.0, 0.7: 52.0, 1.0: 44.0, 1.5: 30.0}
 
-    def right(temperature, seeds, pairs):
-        return float(np.mean([generative.chrf(generative.translate(model, tokenizer, pairs["french"], template=TEMPLATE,
-                                                                   sample=True, temperature=temperature, seed=seed),
-                                              pairs["english"]) for seed in seeds]))
 
-    def greedy(temperature, seeds, pairs):
-        return generative.chrf(generative.translate(model, tokenizer, pairs["french"], template=TEMPLATE),
-                               pairs["english"])
+@pytest.mark.parametrize("chosen, greedy", [("greedy", 58.0), (0.3, 50.0), (np.float64(0.3), 50.0)])
+def test_temperature_choice_accepts_the_best_on_validation(chosen, greedy, capsys):
+    checks.check_temperature_choice(chosen, pd.Series(CURVE), greedy)
+    assert "✔" in capsys.readouterr().out
 
-    checks.check_chrf_at_temperature(right, model, tokenizer, pairs, TEMPLATE)
-    with pytest.raises(ExerciseCheckError, match="sample=True"):
-        checks.check_chrf_at_temperature(greedy, model, tokenizer, pairs, TEMPLATE)
-    with pytest.raises(ExerciseCheckError, match="not written yet"):
-        checks.check_chrf_at_temperature(lambda *a: (_ for _ in ()).throw(NotImplementedError()), model, tokenizer,
-                                         pairs, TEMPLATE)
+
+@pytest.mark.parametrize("chosen, greedy, message", [
+    (0.3, 58.0, "greedy decoding scores chrF 58.0 and your choice, temperature 0.3, 55.0"),
+    ("greedy", 50.0, "temperature 0.3 scores chrF 55.0"),
+    (1.5, 50.0, "highest validation chrF"),
+    (0.5, 50.0, "one of the curve's temperatures"),
+    ("sampled", 50.0, "'greedy' or one of"),
+])
+def test_temperature_choice_names_the_better_setting(chosen, greedy, message):
+    with pytest.raises(ExerciseCheckError, match=message):
+        checks.check_temperature_choice(chosen, CURVE, greedy)

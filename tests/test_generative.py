@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -126,3 +127,55 @@ def test_a_few_steps_of_fine_tuning_lower_the_answer_loss(lm):
         optimizer.zero_grad()
     after = generative.label_loss(model, encoded, tokenizer)
     assert after < before - 1 and math.isfinite(after)
+
+
+def test_window_losses_are_the_items_of_the_prose_perplexity(lm):
+    model, tokenizer = lm
+    austen = generative.held_out_prose("austen")
+    losses = generative.window_losses(model, tokenizer, austen, max_tokens=1024)
+    assert losses.shape == (1024 // 128,) and (losses > 0).all()
+    assert math.exp(losses.mean()) == pytest.approx(generative.text_perplexity(model, tokenizer, austen,
+                                                                                max_tokens=1024), rel=1e-5)
+
+
+REFERENCES = ["Où est la gare ?", "Je voudrais un café.", "Les hôtels sont vieux.", "J'ai trois billets.",
+              "La voiture est petite.", "Nous allons au marché.", "Je cherche le musée.", "Combien coûte la carte ?"]
+
+
+def test_paired_bootstrap_chrf_brackets_a_real_difference():
+    good = [r.replace("la", "le") for r in REFERENCES]
+    bad = [r.split()[0] for r in REFERENCES]
+    result = generative.paired_bootstrap_chrf(good, bad, REFERENCES)
+    assert result["difference"] == pytest.approx(generative.chrf(good, REFERENCES) - generative.chrf(bad, REFERENCES))
+    assert 0 < result["low"] <= result["difference"] <= result["high"] and result["n_items"] == len(REFERENCES)
+    same = generative.paired_bootstrap_chrf(good, good, REFERENCES)
+    assert same["low"] == same["high"] == same["difference"] == 0
+    flipped = generative.paired_bootstrap_chrf(bad, good, REFERENCES)
+    assert flipped["high"] < 0
+
+
+def test_paired_bootstrap_chrf_pools_several_runs():
+    good = [r.replace("la", "le") for r in REFERENCES]
+    bad = [r.split()[0] for r in REFERENCES]
+    pooled = generative.paired_bootstrap_chrf([good, bad], bad, REFERENCES)
+    expected = generative.chrf(good + bad, REFERENCES * 2) - generative.chrf(bad, REFERENCES)
+    assert pooled["difference"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="pair up"):
+        generative.paired_bootstrap_chrf(good[:-1], bad, REFERENCES)
+    with pytest.raises(ValueError, match="at least one run"):
+        generative.paired_bootstrap_chrf([], bad, REFERENCES)
+
+
+def test_paired_bootstrap_mean():
+    rng = np.random.default_rng(0)
+    b = rng.normal(4.0, 0.5, size=40)
+    a = b + 0.3 + rng.normal(0, 0.05, size=40)
+    result = generative.paired_bootstrap_mean(a, b)
+    assert result["difference"] == pytest.approx(float((a - b).mean()))
+    assert 0.25 < result["low"] < result["difference"] < result["high"] < 0.35
+    noise = generative.paired_bootstrap_mean(b + rng.normal(0, 0.5, size=40), b)
+    assert noise["low"] < 0 < noise["high"]
+    with pytest.raises(ValueError, match="same length"):
+        generative.paired_bootstrap_mean(a[:-1], b)
+    with pytest.raises(ValueError, match="n_resamples"):
+        generative.paired_bootstrap_mean(a, b, n_resamples=10)

@@ -71,3 +71,29 @@ def test_bad_share_is_refused():
         held_out_pairings(share=0.7)
     with pytest.raises(ValueError, match="unknown pattern"):
         phrasebook._pattern_pairs("sing", NOUNS[0])
+
+
+@pytest.mark.parametrize("seed", [0, 7, 42, 2024])
+def test_validation_pairings_are_apart_from_test_and_keep_training_fair(seed):
+    test = held_out_pairings(seed=seed)
+    validation = phrasebook.validation_pairings(seed=seed)
+    everything = {(p, n.en) for p, nouns in PATTERNS.items() for n in nouns}
+    assert validation < everything and not validation & test
+    assert abs(len(validation) - phrasebook.VALIDATION_SHARE * len(everything)) <= 1
+    trained = everything - test - validation
+    assert {n for _, n in validation | test} <= {n for _, n in trained}, "every held-out noun is trained elsewhere"
+    for pattern, nouns in PATTERNS.items():
+        assert sum((pattern, n.en) in trained for n in nouns) >= len(nouns) / 2
+    assert phrasebook.validation_pairings(seed=seed) == validation, "same seed, same pairings"
+
+
+def test_a_validation_split_leaves_the_test_as_it_was():
+    plain = phrasebook.phrasebook()
+    book = phrasebook.phrasebook(validation_share=phrasebook.VALIDATION_SHARE)
+    assert set(book) == {"train", "validation", "test"}
+    assert sorted(book["test"]["english"]) == sorted(plain["test"]["english"])
+    assert set(zip(book["validation"]["pattern"], book["validation"]["noun"])) == phrasebook.validation_pairings()
+    held_for_validation = list(book["train"]["english"]) + list(book["validation"]["english"])
+    assert sorted(held_for_validation) == sorted(plain["train"]["english"])
+    with pytest.raises(ValueError, match="validation share"):
+        phrasebook.phrasebook(validation_share=0.4)

@@ -195,9 +195,10 @@ def label_loss(model, encoded, tokenizer, batch_size: int = 64) -> float:
     return total / count
 
 
-def text_perplexity(model, tokenizer, text: str, block: int = 128, max_tokens: int | None = None,
-                    batch_size: int = 32) -> float:
-    """Perplexity of `text` (its paragraphs joined by end-of-text tokens), in non-overlapping windows of `block`."""
+def window_losses(model, tokenizer, text: str, block: int = 128, max_tokens: int | None = None,
+                  batch_size: int = 32) -> np.ndarray:
+    """Mean next-token loss of each non-overlapping window of `block` tokens of `text` (paragraphs joined by
+    end-of-text tokens, the first `max_tokens` tokens); the windows are the items a comparison resamples."""
     import torch
 
     ids: list[int] = []
@@ -212,12 +213,97 @@ def text_perplexity(model, tokenizer, text: str, block: int = 128, max_tokens: i
     windows = torch.tensor(np.array(ids[: n * block]).reshape(n, block))
     device = next(model.parameters()).device
     model.eval()
-    total = 0.0
+    losses = []
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             chunk = windows[start:start + batch_size].to(device)
-            total += model(input_ids=chunk, labels=chunk).loss.item() * len(chunk)
-    return math.exp(total / n)
+            logits = model(input_ids=chunk).logits[:, :-1].float()
+            token_loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), chunk[:, 1:].flatten(),
+                                                           reduction="none")
+            losses.append(token_loss.view(len(chunk), -1).mean(dim=1).cpu().numpy())
+    return np.concatenate(losses)
+
+
+def text_perplexity(model, tokenizer, text: str, block: int = 128, max_tokens: int | None = None,
+                    batch_size: int = 32) -> float:
+    """Perplexity of `text` (its paragraphs joined by end-of-text tokens), in non-overlapping windows of `block`."""
+    return math.exp(float(window_losses(model, tokenizer, text, block, max_tokens, batch_size).mean()))
+
+
+def _runs(hypotheses) -> list[list[str]]:
+    """One run of hypotheses (a list of strings) or several (a list of such lists, e.g. one per sampling seed)."""
+    runs = [list(hypotheses)] if hypotheses and isinstance(hypotheses[0], str) else [list(h) for h in hypotheses]
+    if not runs or not all(runs):
+        raise ValueError("give at least one run of hypotheses (a list of strings, or a list of such lists)")
+    return runs
+
+
+def chrf_statistics(hypotheses, references: Sequence[str]) -> np.ndarray:
+    """sacrebleu's chrF statistics of each item, (n_items, n_statistics), summed over the runs in `hypotheses`.
+
+    Corpus chrF is computed from these sums, so resampling items and summing their rows gives the corpus chrF of a
+    resample (the way `sacrebleu.significance` bootstraps).
+    """
+    from sacrebleu.metrics import CHRF
+
+    metric = CHRF()
+    total = None
+    for run in _runs(hypotheses):
+        if len(run) != len(references):
+            raise ValueError(f"{len(run)} hypotheses but {len(references)} references: they must pair up")
+        stats = np.asarray(metric._extract_corpus_statistics(run, [list(references)]), dtype=float)
+        total = stats if total is None else total + stats
+    return total
+
+
+def _chrf_from_statistics(rows: np.ndarray) -> np.ndarray:
+    """Corpus chrF of each row of summed statistics."""
+    from sacrebleu.metrics import CHRF
+
+    metric = CHRF()
+    return np.array([metric._compute_score_from_stats(list(row)).score for row in rows])
+
+
+def _interval(differences: np.ndarray, point: float, confidence: float, n_items: int) -> dict[str, float]:
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(differences, [tail, 1 - tail])
+    return {"difference": float(point), "low": float(low), "high": float(high), "confidence": confidence,
+            "n_items": int(n_items)}
+
+
+def _resample_counts(n_items: int, n_resamples: int, confidence: float, seed: int) -> np.ndarray:
+    if not 0 < confidence < 1 or n_resamples < 100:
+        raise ValueError(f"confidence must be between 0 and 1 and n_resamples at least 100, got {confidence} "
+                         f"and {n_resamples}")
+    draws = np.random.default_rng(seed).integers(0, n_items, size=(n_resamples, n_items))
+    return np.stack([np.bincount(row, minlength=n_items) for row in draws]).astype(float)
+
+
+def paired_bootstrap_chrf(hypotheses_a, hypotheses_b, references: Sequence[str], *, n_resamples: int = 1000,
+                          confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
+    """Corpus chrF(A) − chrF(B) on the same items (0–100 points), with a paired bootstrap interval.
+
+    Like `ftlab.evaluate.paired_bootstrap`, but for chrF: each resample draws the items with replacement and
+    scores both systems on that draw. A system is one run of hypotheses or several (sampling seeds), pooled.
+    Returns {"difference", "low", "high", "confidence", "n_items"}.
+    """
+    a, b = chrf_statistics(hypotheses_a, references), chrf_statistics(hypotheses_b, references)
+    counts = _resample_counts(len(references), n_resamples, confidence, seed)
+    differences = _chrf_from_statistics(counts @ a) - _chrf_from_statistics(counts @ b)
+    point = _chrf_from_statistics(a.sum(0, keepdims=True))[0] - _chrf_from_statistics(b.sum(0, keepdims=True))[0]
+    return _interval(differences, point, confidence, len(references))
+
+
+def paired_bootstrap_mean(values_a, values_b, *, n_resamples: int = 2000, confidence: float = 0.95,
+                          seed: int = 0) -> dict[str, float]:
+    """mean(A) − mean(B) of per-item values on the same items (e.g. window losses), with a paired bootstrap
+    interval; returns {"difference", "low", "high", "confidence", "n_items"}."""
+    a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"values_a and values_b must be 1-D, non-empty and the same length, got shapes {a.shape} "
+                         f"and {b.shape}: score both on the same items")
+    counts = _resample_counts(len(a), n_resamples, confidence, seed)
+    return _interval(counts @ (a - b) / len(a), float((a - b).mean()), confidence, len(a))
 
 
 def held_out_prose(source: str = "austen", name: str = "tiny-gpt2") -> str:

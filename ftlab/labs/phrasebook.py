@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from ftlab.config import SEED
 
-# Share of the (pattern, noun) pairings held out of training.
+# Share of the (pattern, noun) pairings held out of training for the test, and (lesson 07) for validation.
 HELD_OUT_SHARE = 0.2
+VALIDATION_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -212,42 +213,69 @@ PATTERNS: dict[str, tuple[Noun, ...]] = {
 }
 
 
+def _draw_pairings(share: float, rng: random.Random, kept_out: frozenset = frozenset()) -> set[tuple[str, str]]:
+    """`share` of all (pattern, noun) pairings drawn from those not in `kept_out`, training kept fair.
+
+    Every noun keeps at least one pattern in training and every pattern keeps at least half of its nouns, counting
+    both `kept_out` and the new draw as out of training.
+    """
+    pairings = [(pattern, noun.en) for pattern, nouns in PATTERNS.items() for noun in nouns]
+    target = round(share * len(pairings))
+    rng.shuffle(pairings)
+    out = set(kept_out)
+    held: set[tuple[str, str]] = set()
+    for pattern, noun in pairings:
+        if len(held) == target:
+            break
+        if (pattern, noun) in out:
+            continue
+        noun_left = sum(1 for p, n in pairings if n == noun and (p, n) not in out) - 1
+        pattern_left = sum(1 for p, n in pairings if p == pattern and (p, n) not in out) - 1
+        if noun_left >= 1 and pattern_left >= len(PATTERNS[pattern]) / 2:
+            held.add((pattern, noun))
+            out.add((pattern, noun))
+    return held
+
+
 def held_out_pairings(share: float = HELD_OUT_SHARE, seed: int = SEED) -> set[tuple[str, str]]:
-    """The (pattern, English noun) pairings kept out of training.
+    """The (pattern, English noun) pairings kept out of training for the test.
 
     Drawn at random, but every noun keeps at least one pattern in training and every pattern keeps at least
     half of its nouns, so each held-out sentence combines a known pattern with a known word.
     """
     if not 0 < share < 0.5:
         raise ValueError(f"share must be between 0 and 0.5 (got {share}): the rest is what the model learns from")
-    rng = random.Random(seed)
-    pairings = [(pattern, noun.en) for pattern, nouns in PATTERNS.items() for noun in nouns]
-    rng.shuffle(pairings)
-    target = round(share * len(pairings))
-    held: set[tuple[str, str]] = set()
-    for pattern, noun in pairings:
-        if len(held) == target:
-            break
-        noun_left = sum(1 for p, n in pairings if n == noun and (p, n) not in held) - 1
-        pattern_left = sum(1 for p, n in pairings if p == pattern and (p, n) not in held) - 1
-        if noun_left >= 1 and pattern_left >= len(PATTERNS[pattern]) / 2:
-            held.add((pattern, noun))
-    return held
+    return _draw_pairings(share, random.Random(seed))
 
 
-def phrasebook(share: float = HELD_OUT_SHARE, seed: int = SEED):
+def validation_pairings(share: float = VALIDATION_SHARE, seed: int = SEED,
+                        test_share: float = HELD_OUT_SHARE) -> set[tuple[str, str]]:
+    """Pairings kept out of training for validation: none of them a test pairing, training kept fair as above."""
+    test = held_out_pairings(test_share, seed)
+    if not 0 < share < 0.5 - test_share:
+        raise ValueError(f"validation share must be between 0 and {0.5 - test_share:g} (got {share}): with the test "
+                         f"share {test_share:g}, at least half of the pairings must stay in training")
+    return _draw_pairings(share, random.Random(f"validation {seed}"), frozenset(test))
+
+
+def phrasebook(share: float = HELD_OUT_SHARE, seed: int = SEED, validation_share: float = 0.0):
     """The phrasebook as a `datasets.DatasetDict`: `train` and `test` (the held-out pairings).
 
+    With `validation_share` above 0 there is a `validation` split too: other held-out pairings, drawn from the
+    training ones (the test stays the same), for choices made before the test is scored.
     Columns: `english`, `french`, `pattern`, `noun` (the English noun the pairing is about).
     """
     from datasets import Dataset, DatasetDict
 
     held = held_out_pairings(share, seed)
+    validation = validation_pairings(validation_share, seed, share) if validation_share > 0 else set()
+    splits = ("train", "validation", "test") if validation_share > 0 else ("train", "test")
     rows: dict[str, dict[str, list[str]]] = {split: {"english": [], "french": [], "pattern": [], "noun": []}
-                                             for split in ("train", "test")}
+                                             for split in splits}
     for pattern, nouns in PATTERNS.items():
         for noun in nouns:
-            split = "test" if (pattern, noun.en) in held else "train"
+            pairing = (pattern, noun.en)
+            split = "test" if pairing in held else "validation" if pairing in validation else "train"
             for english, french in _pattern_pairs(pattern, noun):
                 rows[split]["english"].append(english)
                 rows[split]["french"].append(french)
