@@ -102,15 +102,16 @@ def _resampled_score(counts: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
     return np.mean(f1, axis=0)
 
 
-def describe_difference(result: dict[str, float], better: str, worse: str, score: str = "macro-F1") -> str:
+def describe_difference(result: dict[str, float], better: str, worse: str, score: str = "macro-F1",
+                        items: str = "test items") -> str:
     """One sentence for a `paired_bootstrap` result of `better` minus `worse`, in points (hundredths).
 
     Says which model is ahead and by how much when the interval excludes zero; says the difference is within
-    noise when it does not.
+    noise when it does not. `items` names what was resampled (e.g. "validation tweets").
     """
     points = {key: 100 * result[key] for key in ("difference", "low", "high")}
     interval = (f"{result['confidence']:.0%} interval {points['low']:+.1f} to {points['high']:+.1f}, "
-                f"{result['n_items']} test items")
+                f"{result['n_items']} {items}")
     if result["low"] > 0:
         return f"{better} beats {worse} by {points['difference']:.1f} points of {score} ({interval})."
     if result["high"] < 0:

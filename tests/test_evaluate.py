@@ -177,7 +177,8 @@ def test_a_difference_is_described_by_what_its_interval_shows():
     assert describe_difference(behind, "fine-tuned", "TF-IDF").startswith("TF-IDF beats fine-tuned by 5.2 points")
     tied = {**ahead, "low": -0.02}
     sentence = describe_difference(tied, "fine-tuned", "TF-IDF")
-    assert "within noise" in sentence and "-2.0 to +9.3" in sentence
+    assert "within noise" in sentence and "-2.0 to +9.3" in sentence and sentence.endswith("400 test items).")
+    assert describe_difference(tied, "a", "b", items="validation tweets").endswith("400 validation tweets).")
 
 
 def test_seed_spread():
