@@ -34,9 +34,13 @@ def check_lora_count(lora_count: Callable) -> None:
             got = call_safely(lora_count, hidden, layers, rank, len(targets), labels, what=what)
             expected = count_parameters(_tiny_lora(rank, targets, layers, hidden, labels))["trainable"]
             require(isinstance(got, (int, np.integer)), f"{what} should return a whole number, got {got!r}")
-            head = hidden * labels + labels
-            require(got != expected - head, f"{what} = {got}: the adapters are right; add the classifier "
-                                            f"({hidden} × {labels} weights + {labels} biases), which trains too")
+            pooler, classifier = hidden * hidden + hidden, hidden * labels + labels
+            require(got != expected - pooler - classifier,
+                    f"{what} = {got}: the adapters are right; add the head, which trains too: the pooler "
+                    f"({hidden} × {hidden} weights + {hidden} biases) and the classifier ({hidden} × {labels} weights "
+                    f"+ {labels} biases)")
+            require(got != expected - pooler, f"{what} = {got}: add the pooler ({hidden} × {hidden} weights + "
+                                              f"{hidden} biases), which trains with LoRA as it does in head only")
             require(got == expected, f"{what} = {got}, but peft builds {expected:,} trainable weights "
                                      f"({', '.join(targets)} adapted). Each adapted {hidden}×{hidden} matrix gets "
                                      f"A (rank × {hidden}) and B ({hidden} × rank)")
@@ -72,12 +76,37 @@ def check_lora_targets(model: Any, targets: Sequence[str], rank: int) -> None:
             f"the adapters sit on {sorted(config.target_modules)}, not on {sorted(targets)}")
     require(config.r == rank, f"the adapters have rank {config.r}, not {rank}")
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
-    strays = sorted(name for name in trainable if "lora_" not in name and "classifier" not in name)
-    require(not strays, f"only the adapters and the classifier should train; these train too: {strays[:3]}")
+    strays = sorted(name for name in trainable if not any(part in name for part in ("lora_", "classifier", "pooler")))
+    require(not strays, f"only the adapters and the head (pooler and classifier) should train; these train too: "
+                        f"{strays[:3]}")
     hidden, layers = model.config.hidden_size, model.config.num_hidden_layers
     labels = model.config.num_labels
-    expected = layers * len(targets) * 2 * rank * hidden + hidden * labels + labels
+    expected = layers * len(targets) * 2 * rank * hidden + hidden * hidden + hidden + hidden * labels + labels
     got = count_parameters(model)["trainable"]
     require(got == expected, f"{got:,} weights train, expected {expected:,} for rank {rank} on {len(targets)} "
                              f"matrices per layer")
-    passed(f"LoRA r={rank} on {', '.join(targets)}: {got:,} trainable weights, adapters and classifier only")
+    passed(f"LoRA r={rank} on {', '.join(targets)}: {got:,} trainable weights, adapters and head only")
+
+
+def check_target_choice(table: Any, chosen: str, score: str = "validation macro-F1") -> None:
+    """Exercise 08.3: `chosen` is the setting with the best validation score in `table` (one row per setting, with a
+    "trainable" column); on a tie, the one with fewer trainable weights. The table must hold no test scores yet."""
+
+    columns = [str(column) for column in getattr(table, "columns", [])]
+    require(score in columns and "trainable" in columns,
+            f"the table needs a {score!r} and a 'trainable' column, one row per setting; it has {columns}")
+    peeked = [column for column in columns if "test" in column.lower()]
+    require(not peeked, f"the table already holds test scores ({peeked}): choose on validation first, and score only "
+                        f"the chosen setting on test, once")
+    names = [str(name) for name in table.index]
+    require(chosen in names, f"chosen should be one of the settings {names}, got {chosen!r}")
+    best = table[score].max()
+    tied = table[table[score] == best]
+    expected = str(tied["trainable"].idxmin())
+    scores_text = ", ".join(f"{name} {value:.3f}" for name, value in table[score].items())
+    if chosen != expected and chosen in [str(name) for name in tied.index]:
+        require(False, f"{chosen} and {expected} tie on {score} ({best:.3f}): keep the one with fewer trainable "
+                       f"weights, {expected}")
+    require(chosen == expected, f"{score}: {scores_text}. {expected} is better on validation, so keep it, not "
+                                f"{chosen}")
+    passed(f"{chosen} is the better setting on validation ({scores_text}); score it, and only it, on test")
