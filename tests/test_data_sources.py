@@ -60,3 +60,7 @@ def test_lesson_07_figures_match_the_model_folder_and_the_phrasebook():
     book = phrasebook.phrasebook()
     assert f"{len(book['train']) + len(book['test']):,} sentence pairs" in flat
     assert f"{len(book['train']):,} training pairs, {len(book['test']):,} test pairs" in flat
+    held = phrasebook.phrasebook(validation_share=phrasebook.VALIDATION_SHARE)
+    assert (f"leaves {len(held['train']):,} training pairs, {len(held['validation']):,} validation pairs and the "
+            f"same {len(held['test']):,} test pairs") in flat
+    assert held["test"]["english"] == book["test"]["english"]

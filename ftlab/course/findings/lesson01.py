@@ -100,8 +100,8 @@ def describe_baselines(zero_shot: Mapping[str, float], majority: Mapping[str, fl
             f"of the {n_items:,} validation tweets correctly, with a macro-F1 of **{zero_shot['macro-F1']:.3f}**. "
             f"Always answering *{majority_label}* gets {majority['accuracy']:.1%} right but a macro-F1 of only "
             f"{majority['macro-F1']:.3f}: on accuracy the zero-shot model is {on_accuracy} the majority answer. "
-            + describe_difference(dict(vs_majority), "Zero-shot", "the majority answer").replace(
-                "test items", "validation tweets") + " ")
+            + describe_difference(dict(vs_majority), "Zero-shot", "the majority answer",
+                                items="validation tweets") + " ")
     spread = f"{chance['n_seeds']} random draws score from {chance['min']:.3f} to {chance['max']:.3f}"
     if zero_shot["macro-F1"] > chance["max"]:
         text += f"Random guessing does worse every time ({spread}): the model does tell the labels apart, if not well."

@@ -13,11 +13,11 @@ from ftlab.evaluate import describe_difference
 
 
 def on_validation(result: Mapping[str, float], better: str, worse: str) -> str:
-    """`evaluate.describe_difference` for a paired bootstrap on validation tweets (it names its items test items).
+    """`evaluate.describe_difference` for a paired bootstrap on validation tweets.
 
     Give the names as they read inside a sentence ("the Trainer"); the sentence's first letter is capitalised.
     """
-    text = describe_difference(dict(result), better, worse).replace("test items", "validation tweets")
+    text = describe_difference(dict(result), better, worse, items="validation tweets")
     return text[:1].upper() + text[1:]
 
 
