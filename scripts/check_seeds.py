@@ -4,8 +4,8 @@ Usage:  python scripts/check_seeds.py [--seeds 42 7 2024] [--profile quick] [--o
 
 Each seed runs in its own pytest process with FTLAB_SEED set and its own folder of trained models (lesson 04 then
 evaluates the model lesson 03 trained at that seed, as it would for a learner). The course promises that every
-notebook passes at any seed; this is the check, too long for the test suite (about 12 minutes per seed under
-`quick` on 2 CPU cores). Exits non-zero when any notebook fails at any seed.
+notebook passes at any seed; this is the check, too long for the test suite (it runs every notebook once per
+seed). Exits non-zero when any notebook fails at any seed.
 """
 
 from __future__ import annotations
