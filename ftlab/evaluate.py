@@ -72,22 +72,35 @@ def paired_bootstrap(y_true, pred_a, pred_b, *, score: str = "macro_f1", n_resam
                          f"{pred_a.shape} and {pred_b.shape}: score both models on the same test items")
     if score not in {"accuracy", "macro_f1"}:
         raise ValueError(f"score must be 'accuracy' or 'macro_f1', got {score!r}")
+    counts = bootstrap_counts(len(y_true), n_resamples, confidence=confidence, seed=seed)
+    differences = _resampled_score(counts, y_true, pred_a, score) - _resampled_score(counts, y_true, pred_b, score)
+    point = scores(y_true, pred_a)[score] - scores(y_true, pred_b)[score]
+    return bootstrap_interval(differences, point, confidence, len(y_true))
+
+
+def bootstrap_counts(n_items: int, n_resamples: int = 2000, *, confidence: float = 0.95, seed: int = 0) -> np.ndarray:
+    """How often each of `n_items` items is drawn in each bootstrap resample: (n_resamples, n_items) counts.
+
+    The resampling every paired bootstrap of the course shares (macro-F1 here, chrF and window losses in lesson 07,
+    similarity skill in lesson 06): a score of each resample is a weighted score with these counts as weights.
+    `confidence` is only checked here, for the interval `bootstrap_interval` will draw from the resamples.
+    """
     if not 0 < confidence < 1 or n_resamples < 100:
         raise ValueError(f"confidence must be between 0 and 1 and n_resamples at least 100, got {confidence} "
                          f"and {n_resamples}")
-    rng = np.random.default_rng(seed)
-    counts = _resample_counts(rng, len(y_true), n_resamples)
-    differences = _resampled_score(counts, y_true, pred_a, score) - _resampled_score(counts, y_true, pred_b, score)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(differences, [tail, 1 - tail])
-    return {"difference": scores(y_true, pred_a)[score] - scores(y_true, pred_b)[score], "low": float(low),
-            "high": float(high), "confidence": confidence, "n_items": int(len(y_true))}
-
-
-def _resample_counts(rng, n_items: int, n_resamples: int) -> np.ndarray:
-    """How often each item is drawn in each bootstrap resample: (n_resamples, n_items) counts."""
-    draws = rng.integers(0, n_items, size=(n_resamples, n_items))
+    if n_items < 1:
+        raise ValueError("there are no items to resample: score both models on at least one item")
+    draws = np.random.default_rng(seed).integers(0, n_items, size=(n_resamples, n_items))
     return np.stack([np.bincount(row, minlength=n_items) for row in draws]).astype(float)
+
+
+def bootstrap_interval(resampled_differences, difference: float, confidence: float, n_items: int) -> dict[str, float]:
+    """The result of a paired bootstrap: the observed `difference` and the central `confidence` interval of the
+    differences over the resamples, as {"difference", "low", "high", "confidence", "n_items"}."""
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(np.asarray(resampled_differences, dtype=float), [tail, 1 - tail])
+    return {"difference": float(difference), "low": float(low), "high": float(high), "confidence": confidence,
+            "n_items": int(n_items)}
 
 
 def _resampled_score(counts: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, score: str) -> np.ndarray:

@@ -158,14 +158,29 @@ def test_paired_bootstrap_separates_a_real_gap_from_noise():
 
 @pytest.mark.parametrize("score", ["accuracy", "macro_f1"])
 def test_the_resampled_scores_are_the_scores_of_each_resample(score):
-    from ftlab.evaluate import _resample_counts, _resampled_score, scores
+    from ftlab.evaluate import _resampled_score, bootstrap_counts, scores
 
     rng = np.random.default_rng(5)
     y, pred = rng.integers(0, 3, 60), rng.integers(0, 3, 60)
     pred[:5] = 0  # one label predicted more often, so the classes differ
-    counts = _resample_counts(np.random.default_rng(1), 60, 50)
+    counts = bootstrap_counts(60, 100, seed=1)
     expected = [scores(np.repeat(y, row.astype(int)), np.repeat(pred, row.astype(int)))[score] for row in counts]
     assert np.allclose(_resampled_score(counts, y, pred, score), expected)
+
+
+def test_bootstrap_counts_draw_every_item_set_with_replacement():
+    from ftlab.evaluate import bootstrap_counts, bootstrap_interval
+
+    counts = bootstrap_counts(30, 400, seed=2)
+    assert counts.shape == (400, 30) and (counts.sum(axis=1) == 30).all()
+    assert (counts == 0).any(axis=1).mean() > 0.9  # almost every resample leaves some items out, repeats others
+    assert counts.std(axis=0).min() > 0.5  # each item's count varies between resamples (variance 1 - 1/30)
+    assert np.array_equal(counts, bootstrap_counts(30, 400, seed=2))
+    for bad in ({"n_items": 0}, {"n_resamples": 10}, {"confidence": 1.0}):
+        with pytest.raises(ValueError):
+            bootstrap_counts(**{"n_items": 30, "n_resamples": 400, **bad})
+    result = bootstrap_interval(np.arange(101) / 100, 0.5, 0.9, 30)
+    assert result == pytest.approx({"difference": 0.5, "low": 0.05, "high": 0.95, "confidence": 0.9, "n_items": 30})
 
 
 def test_a_difference_is_described_by_what_its_interval_shows():

@@ -14,6 +14,7 @@ import numpy as np
 
 from ftlab.assets import resolve_model
 from ftlab.config import GENERATIVE_SCHEDULE, GENERATIVE_WARMUP, GENERATIVE_WEIGHT_DECAY, SEED
+from ftlab.evaluate import bootstrap_counts, bootstrap_interval
 from ftlab.models import pick_device
 
 # How a pair is shown to the model: the prompt, then the answer the model learns to write after it.
@@ -264,21 +265,6 @@ def _chrf_from_statistics(rows: np.ndarray) -> np.ndarray:
     return np.array([metric._compute_score_from_stats(list(row)).score for row in rows])
 
 
-def _interval(differences: np.ndarray, point: float, confidence: float, n_items: int) -> dict[str, float]:
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(differences, [tail, 1 - tail])
-    return {"difference": float(point), "low": float(low), "high": float(high), "confidence": confidence,
-            "n_items": int(n_items)}
-
-
-def _resample_counts(n_items: int, n_resamples: int, confidence: float, seed: int) -> np.ndarray:
-    if not 0 < confidence < 1 or n_resamples < 100:
-        raise ValueError(f"confidence must be between 0 and 1 and n_resamples at least 100, got {confidence} "
-                         f"and {n_resamples}")
-    draws = np.random.default_rng(seed).integers(0, n_items, size=(n_resamples, n_items))
-    return np.stack([np.bincount(row, minlength=n_items) for row in draws]).astype(float)
-
-
 def paired_bootstrap_chrf(hypotheses_a, hypotheses_b, references: Sequence[str], *, n_resamples: int = 1000,
                           confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
     """Corpus chrF(A) − chrF(B) on the same items (0–100 points), with a paired bootstrap interval.
@@ -288,10 +274,10 @@ def paired_bootstrap_chrf(hypotheses_a, hypotheses_b, references: Sequence[str],
     Returns {"difference", "low", "high", "confidence", "n_items"}.
     """
     a, b = chrf_statistics(hypotheses_a, references), chrf_statistics(hypotheses_b, references)
-    counts = _resample_counts(len(references), n_resamples, confidence, seed)
+    counts = bootstrap_counts(len(references), n_resamples, confidence=confidence, seed=seed)
     differences = _chrf_from_statistics(counts @ a) - _chrf_from_statistics(counts @ b)
     point = _chrf_from_statistics(a.sum(0, keepdims=True))[0] - _chrf_from_statistics(b.sum(0, keepdims=True))[0]
-    return _interval(differences, point, confidence, len(references))
+    return bootstrap_interval(differences, point, confidence, len(references))
 
 
 def paired_bootstrap_mean(values_a, values_b, *, n_resamples: int = 2000, confidence: float = 0.95,
@@ -302,8 +288,8 @@ def paired_bootstrap_mean(values_a, values_b, *, n_resamples: int = 2000, confid
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
         raise ValueError(f"values_a and values_b must be 1-D, non-empty and the same length, got shapes {a.shape} "
                          f"and {b.shape}: score both on the same items")
-    counts = _resample_counts(len(a), n_resamples, confidence, seed)
-    return _interval(counts @ (a - b) / len(a), float((a - b).mean()), confidence, len(a))
+    counts = bootstrap_counts(len(a), n_resamples, confidence=confidence, seed=seed)
+    return bootstrap_interval(counts @ (a - b) / len(a), float((a - b).mean()), confidence, len(a))
 
 
 def held_out_prose(source: str = "austen", name: str = "tiny-gpt2") -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ftlab.assets import resolve_data
 from ftlab.config import LABELS, SEED
-from ftlab.evaluate import scores
+from ftlab.evaluate import bootstrap_counts, bootstrap_interval, scores
 from ftlab.models import embed, predict_logits
 from ftlab.training.efficient import merge_lora
 from ftlab.training.loop import Run, train_classifier
@@ -116,18 +116,11 @@ def skill_difference(ratings: np.ndarray, cosines_a: np.ndarray, cosines_b: np.n
     if cosines_a.shape != human.shape or cosines_b.shape != human.shape:
         raise ValueError(f"give one cosine per Lee pair ({len(human)}, from pair_cosines) for both encoders; got "
                          f"{cosines_a.shape} and {cosines_b.shape}")
-    if not 0 < confidence < 1 or n_resamples < 100:
-        raise ValueError(f"confidence must be between 0 and 1 and n_resamples at least 100, got {confidence} "
-                         f"and {n_resamples}")
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(ratings), np.full(len(ratings), 1 / len(ratings)), size=n_resamples)
-    weights = (draws[:, i] * draws[:, j]).astype(float)
+    draws = bootstrap_counts(len(ratings), n_resamples, confidence=confidence, seed=seed)
+    weights = draws[:, i] * draws[:, j]
     resampled = _weighted_pearson(weights, cosines_a, human) - _weighted_pearson(weights, cosines_b, human)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(resampled, [tail, 1 - tail])
     difference = np.corrcoef(cosines_a, human)[0, 1] - np.corrcoef(cosines_b, human)[0, 1]
-    return {"difference": float(difference), "low": float(low), "high": float(high), "confidence": confidence,
-            "n_items": int(len(ratings))}
+    return bootstrap_interval(resampled, difference, confidence, len(ratings))
 
 
 def _weighted_pearson(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:

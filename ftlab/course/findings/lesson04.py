@@ -43,7 +43,7 @@ def final_choice(comparison: Mapping[str, float] | None) -> str:
     if comparison is None:
         return "The final model is the recipe's, lesson 03's run: the search confirmed its setting."
     sentence = describe_difference(comparison, "the search's choice", "the recipe's model",
-                                   score="validation macro-F1").replace(" test items)", " validation tweets)")
+                                   score="validation macro-F1", items="validation tweets")
     sentence = sentence[0].upper() + sentence[1:]
     if keep_search_choice(comparison):
         return f"{sentence} The search's choice becomes the final model."
@@ -76,7 +76,7 @@ def baseline_comparisons(comparisons: Mapping[str, Mapping[str, float]], ours: s
     """One bullet per baseline: `ours` minus the baseline on the same test tweets, with its interval."""
     lines = []
     for name, result in comparisons.items():
-        sentence = describe_difference(result, ours, f"*{name}*").replace(" test items)", " test tweets)")
+        sentence = describe_difference(result, ours, f"*{name}*", items="test tweets")
         lines.append(f"- {sentence[0].upper()}{sentence[1:]}")
     return "\n".join(lines)
 
@@ -96,8 +96,8 @@ def tfidf_verdict(comparison: Mapping[str, float], best_tfidf: str, n_train: int
 
     `high` is the same comparison on the high-confidence test tweets only, if measured.
     """
-    sentence = describe_difference(comparison, "The fine-tuned model", f"the TF-IDF baseline ({best_tfidf})")
-    sentence = sentence.replace(" test items)", " test tweets)")
+    sentence = describe_difference(comparison, "The fine-tuned model", f"the TF-IDF baseline ({best_tfidf})",
+                                   items="test tweets")
     if comparison["low"] > 0:
         text = f"{sentence} With {n_train:,} training tweets and {steps} training steps, fine-tuning pays off."
     elif comparison["high"] < 0:
@@ -107,7 +107,7 @@ def tfidf_verdict(comparison: Mapping[str, float], best_tfidf: str, n_train: int
         text = (f"{sentence} With {n_train:,} training tweets and {steps} training steps, this run cannot tell "
                 f"fine-tuning from a classical model.")
     if high is not None:
-        on_high = describe_difference(high, "the fine-tuned model", best_tfidf).replace(" test items)", " tweets)")
+        on_high = describe_difference(high, "the fine-tuned model", best_tfidf, items="tweets")
         text += f" On the high-confidence test tweets alone, {on_high}"
     return text
 
