@@ -51,6 +51,22 @@ def test_stub_keeps_indentation_and_numbers_blocks():
         namespace["f"](1)
 
 
+def test_each_stub_names_the_exercise_of_its_section():
+    from ftlab.course.exercises import block_names
+
+    cells = [nbformat.v4.new_markdown_cell("# Title\n## Setup"), nbformat.v4.new_code_cell("import x"),
+             nbformat.v4.new_markdown_cell("## Exercise 1 · A function"),
+             nbformat.v4.new_code_cell("# BEGIN SOLUTION\na = 1\n# END SOLUTION"),
+             nbformat.v4.new_markdown_cell("## 2. A prediction, then a measurement\n### Predict"),
+             nbformat.v4.new_code_cell("# BEGIN SOLUTION\nguess = 1\n# END SOLUTION"),
+             nbformat.v4.new_markdown_cell("### Measure"),
+             nbformat.v4.new_code_cell("# BEGIN SOLUTION\nb = 2\n# END SOLUTION\n# BEGIN SOLUTION\nc = 3\n# END SOLUTION")]
+    assert block_names(cells) == ["Exercise 1", "Exercise 2 (part 1 of 3)", "Exercise 2 (part 2 of 3)",
+                                  "Exercise 2 (part 3 of 3)"]
+    stub = make_stub_source(cells[-1].source, "demo", [0], iter(block_names(cells)[2:]))
+    assert '"Exercise 2 (part 2 of 3) of demo is not done yet' in stub and '"Exercise 2 (part 3 of 3) of demo' in stub
+
+
 def test_unbalanced_markers_are_errors():
     with pytest.raises(ValueError, match="never closed"):
         make_stub_source("# BEGIN SOLUTION\nx = 1", "demo", [0])

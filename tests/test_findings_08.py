@@ -41,3 +41,24 @@ def test_quality_summary_groups_methods_by_their_interval():
                          "not told apart from full by these test tweets: lora.")
     only_level = findings.quality_summary({"lora": differences["lora"]}, "full")
     assert only_level.endswith("In short: not told apart from full by these test tweets: lora.")
+
+
+def test_precision_note_follows_the_measurement_and_the_processor():
+    fast = findings.precision_note("cpu", 1.6, ("avx512_bf16",))
+    assert fast.startswith("Worth using here.") and "avx512_bf16" in fast and "yet" not in fast
+    slow_with = findings.precision_note("cpu", 0.9, ("avx512_bf16", "amx_bf16"))
+    assert slow_with.startswith("Not worth it on this cpu") and "avx512_bf16, amx_bf16" in slow_with
+    assert "cost as much as they save" in slow_with
+    without = findings.precision_note("cpu", 0.5, ())
+    assert "no bfloat16 instructions" in without and without.startswith("Not worth it")
+    assert "not known" in findings.precision_note("cpu", 0.5, None)
+    assert findings.precision_note("cuda", 2.0, None) == "Worth using here."
+
+
+def test_bfloat16_flags_are_read_from_cpuinfo():
+    from ftlab.training.efficient import cpu_bfloat16_flags
+
+    assert cpu_bfloat16_flags("processor : 0\nflags : fpu avx2 avx512f avx512_bf16\n") == ("avx512_bf16",)
+    assert cpu_bfloat16_flags("flags : fpu avx2 fma\n") == ()
+    assert cpu_bfloat16_flags("Hardware : Apple M2\n") is None
+    assert cpu_bfloat16_flags() in (None, (), ("avx512_bf16",), ("amx_bf16",), ("avx512_bf16", "amx_bf16"))

@@ -14,16 +14,23 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 _BEGIN_RE = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 _END_RE = re.compile(r"^\s*# END SOLUTION\s*$")
+# A section heading that numbers an exercise: "## Exercise 2 · Title" or "## 2. Title".
+_HEADING_RE = re.compile(r"^##\s+(?:Exercise\s+)?(\d+)\b")
 
 
-def make_stub_source(source: str, notebook: str, counter: list[int]) -> str:
-    """Replace each solution block in one cell's source by a stub; `counter` numbers the blocks."""
+def make_stub_source(source: str, notebook: str, counter: list[int], names: Iterator[str] | None = None) -> str:
+    """Replace each solution block in one cell's source by a stub; `counter` counts the blocks.
+
+    Each stub's error names its exercise: the next of `names` ("Exercise 3 (part 2 of 2)"), else "Exercise <count>".
+    """
     out: list[str] = []
     inside = False
     for number, line in enumerate(source.split("\n"), start=1):
@@ -33,9 +40,10 @@ def make_stub_source(source: str, notebook: str, counter: list[int]) -> str:
                 raise ValueError(f"{notebook}: '{BEGIN}' inside another solution block (cell line {number})")
             inside = True
             counter[0] += 1
+            name = next(names) if names is not None else f"Exercise {counter[0]}"
             indent = begin.group(1)
             out.append(f"{indent}# Your code here.")
-            out.append(f'{indent}raise NotImplementedError("Exercise {counter[0]} of {notebook} is not done yet: '
+            out.append(f'{indent}raise NotImplementedError("{name} of {notebook} is not done yet: '
                        f'replace this line with your code and run the cell again.")')
         elif _END_RE.match(line):
             if not inside:
@@ -48,15 +56,40 @@ def make_stub_source(source: str, notebook: str, counter: list[int]) -> str:
     return "\n".join(out)
 
 
+def block_names(cells) -> list[str]:
+    """The name of each solution block, in order: the exercise of the section it is in, and the part when the
+    exercise has several blocks. A section is numbered by its heading ("## Exercise 2 · ..." or "## 2. ..."); blocks
+    before any numbered heading are numbered in order."""
+    sections: list[str] = []
+    current = None
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.split("\n"):
+                if line.startswith("## "):
+                    heading = _HEADING_RE.match(line)
+                    current = heading.group(1) if heading else None
+        elif cell.cell_type == "code":
+            blocks = sum(bool(_BEGIN_RE.match(line)) for line in cell.source.split("\n"))
+            sections += [current if current is not None else str(len(sections) + 1)] * blocks
+    total = Counter(sections)
+    names, seen = [], Counter()
+    for section in sections:
+        seen[section] += 1
+        part = f" (part {seen[section]} of {total[section]})" if total[section] > 1 else ""
+        names.append(f"Exercise {section}{part}")
+    return names
+
+
 def make_exercise(solution_path: Path) -> str:
     """The exercise notebook (as JSON text) generated from one solution notebook."""
     import nbformat
 
     nb = nbformat.read(solution_path, as_version=4)
     counter = [0]
+    names = iter(block_names(nb.cells))
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.source = make_stub_source(cell.source, solution_path.stem, counter)
+            cell.source = make_stub_source(cell.source, solution_path.stem, counter, names)
             cell.outputs = []
             cell.execution_count = None
         elif "colab-badge.svg" in cell.source:  # the "Open in Colab" badge opens the exercise, not its solution

@@ -221,6 +221,31 @@ class peak_memory:  # noqa: N801 - used like a function: `with peak_memory() as 
             reading.peak_mb = max(reading.peak_mb, max_after / MB)
 
 
+# The x86 CPU flags (as /proc/cpuinfo names them) of instructions that compute in bfloat16 directly.
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_bfloat16_flags(cpuinfo: str | None = None) -> tuple[str, ...] | None:
+    """Which of BF16_CPU_FLAGS this processor has, from /proc/cpuinfo (or the `cpuinfo` text given).
+
+    An empty tuple: a processor without bfloat16 instructions, where bfloat16 autocast converts to and from float32
+    around each operation. None: unknown (no /proc/cpuinfo, e.g. macOS or Windows).
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return None
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[-1].split())
+    if not flags:
+        return None
+    return tuple(flag for flag in BF16_CPU_FLAGS if flag in flags)
+
+
 def step_cost(model, *, batch_size: int, length: int, autocast: str | None = None, repeats: int = 3,
               seed: int = 0) -> dict[str, float]:
     """Seconds and peak memory of one training pass (forward and backward) on a batch of random tokens.

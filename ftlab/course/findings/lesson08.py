@@ -58,3 +58,21 @@ def quality_summary(differences: Mapping[str, Mapping[str, float]], reference: s
               (f"not told apart from {reference} by these test tweets", level)]
     sentences.append("In short: " + "; ".join(f"{what}: {', '.join(names)}" for what, names in groups if names) + ".")
     return " ".join(sentences)
+
+
+def precision_note(device: str, speed: float, bf16_flags: tuple[str, ...] | None) -> str:
+    """Whether lower precision is worth it here, from its measured speed relative to float32 (`speed`, > 1 is
+    faster), and on a CPU whether the processor has bfloat16 instructions (`efficient.cpu_bfloat16_flags`)."""
+    worth = speed > 1.1
+    if device != "cpu":
+        why = ""
+    elif bf16_flags:
+        why = (f" This processor has bfloat16 instructions ({', '.join(bf16_flags)}), so the matrix products can run "
+               f"in bfloat16{'' if worth else ', yet here the conversions around them cost as much as they save'}.")
+    elif bf16_flags is None:
+        why = " Whether this processor has bfloat16 instructions is not known here (no /proc/cpuinfo)."
+    else:
+        why = (" This processor has no bfloat16 instructions: every operation converts to float32 and back, "
+               "which is why a CPU like it gains nothing.")
+    verdict = "Worth using here." if worth else f"Not worth it on this {device}: stay with float32."
+    return verdict + why
