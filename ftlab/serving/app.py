@@ -15,6 +15,8 @@ endpoints' annotations at run time.)
 
 import asyncio
 import json
+import reprlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,10 +72,9 @@ class MicroBatcher:
             texts = [text for job in jobs for text in job.texts]
             try:
                 answers = await asyncio.to_thread(self.classifier.predict, texts)
-            except Exception as err:  # every waiting request learns of the failure
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(err)
+            except Exception:
+                # One request's texts may be what broke the batch: run each request alone, so only its own fails.
+                await self._one_by_one(jobs)
                 continue
             self.batches_run += 1
             start = 0
@@ -81,6 +82,18 @@ class MicroBatcher:
                 if not job.future.done():
                     job.future.set_result(answers[start:start + len(job.texts)])
                 start += len(job.texts)
+
+    async def _one_by_one(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            try:
+                answers = await asyncio.to_thread(self.classifier.predict, job.texts)
+            except Exception as err:
+                if not job.future.done():
+                    job.future.set_exception(err)
+            else:
+                self.batches_run += 1
+                if not job.future.done():
+                    job.future.set_result(answers)
 
     async def stop(self) -> None:
         if self._worker is not None:
@@ -127,9 +140,14 @@ def parse_request(body: Any, max_batch: int = MAX_BATCH, max_chars: int = MAX_CH
     for i, text in enumerate(texts):
         where = f"texts[{i}]" if is_batch else "'text'"
         if not isinstance(text, str):
-            raise BadRequest(422, f"{where} must be a string, not {type(text).__name__} ({json.dumps(text)[:40]})")
+            raise BadRequest(422, f"{where} must be a string, not {type(text).__name__} ({reprlib.repr(text)[:40]})")
         if not text.strip():
             raise BadRequest(422, f"{where} is empty: send some text to classify")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise BadRequest(422, f"{where} holds a lone surrogate ({text[err.start]!r} at character {err.start}), "
+                                  f"which is no character of Unicode: send the text as valid UTF-8") from None
         if len(text) > max_chars:
             raise BadRequest(413, f"{where} has {len(text):,} characters, over the limit of {max_chars:,}: "
                                   f"shorten it or split it into several texts")
@@ -143,6 +161,7 @@ def create_app(model_dir: str | Path | Classifier, *, int8: bool = False, max_ba
 
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     classifier = model_dir if isinstance(model_dir, Classifier) else Classifier(model_dir, int8=int8)
     batcher = MicroBatcher(classifier, max_batch=max_batch, max_wait_ms=max_wait_ms)
@@ -161,6 +180,16 @@ def create_app(model_dir: str | Path | Classifier, *, int8: bool = False, max_ba
     def refuse(status: int, message: str) -> JSONResponse:
         return JSONResponse(status_code=status, content={"error": message})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        """A wrong path or method gets the service's own error shape, with what it does serve."""
+        routes = "GET /health, GET /model, POST /predict (and GET /docs)"
+        response = refuse(err.status_code, f"{request.method} {request.url.path}: {err.detail}; this service answers "
+                                           f"{routes}")
+        for name, value in (err.headers or {}).items():
+            response.headers[name] = value
+        return response
+
     @app.get("/health")
     async def health() -> dict:
         """Is the service up? Answers as soon as the model is loaded."""
@@ -171,28 +200,64 @@ def create_app(model_dir: str | Path | Classifier, *, int8: bool = False, max_ba
         """Labels, base model, and the scores recorded when the model was trained and evaluated."""
         return {**classifier.describe(), "max_batch": max_batch, "max_chars": max_chars}
 
-    @app.post("/predict", openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"type": "object", "properties": {
-            "text": {"type": "string", "maxLength": max_chars},
-            "texts": {"type": "array", "items": {"type": "string", "maxLength": max_chars}, "maxItems": max_batch},
-        }}, "examples": {"one": {"value": {"text": "the flight was late again"}},
-                         "batch": {"value": {"texts": ["great service", "lost my bag"]}}}}}}})
+    text_schema = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": r"\S",
+                   "description": "a text with at least one character that is not white space"}
+    answer_schema = {"type": "object", "required": ["label", "score", "probabilities"], "properties": {
+        "label": {"type": "string", "enum": classifier.labels},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "probabilities": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}},
+    }}
+    error = {"description": "the request was refused; `error` says why and how to fix it", "content": {
+        "application/json": {"schema": {"type": "object", "required": ["error"],
+                                        "properties": {"error": {"type": "string"}}}}}}
+
+    @app.post("/predict", openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"oneOf": [
+                {"type": "object", "required": ["text"], "additionalProperties": False,
+                 "properties": {"text": text_schema}},
+                {"type": "object", "required": ["texts"], "additionalProperties": False,
+                 "properties": {"texts": {"type": "array", "items": text_schema, "minItems": 1,
+                                          "maxItems": max_batch}}},
+            ]},
+            "examples": {"one": {"value": {"text": "the flight was late again"}},
+                         "batch": {"value": {"texts": ["great service", "lost my bag"]}}}}}},
+        "responses": {
+            "200": {"description": "the label of the text, or `predictions`: one answer per text of the batch",
+                    "content": {"application/json": {"schema": {"oneOf": [
+                        answer_schema,
+                        {"type": "object", "required": ["predictions"],
+                         "properties": {"predictions": {"type": "array", "items": answer_schema}}}]}}}},
+            "400": error, "413": error, "422": error, "500": error}})
     async def predict(request: Request):
         """Classify one text (`{"text": ...}`) or a batch (`{"texts": [...]}`)."""
-        raw = await request.body()
-        if len(raw) > max_body:
-            return refuse(413, f"the request body has {len(raw):,} bytes, over the limit of {max_body:,}")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body:
+            return refuse(413, f"the request body has {int(declared):,} bytes, over the limit of {max_body:,}")
+        raw = bytearray()
+        async for chunk in request.stream():  # read no more than the limit, whatever the client sends
+            raw += chunk
+            if len(raw) > max_body:
+                return refuse(413, f"the request body is over the limit of {max_body:,} bytes")
         if not raw.strip():
             return refuse(400, f"the request body is empty: send {EXAMPLE}")
         try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            return refuse(400, f"the body is not valid JSON ({err}): send {EXAMPLE}")
+            body = json.loads(bytes(raw))
+        except RecursionError:
+            return refuse(400, f"the body's JSON is nested too deeply to read: send {EXAMPLE}")
+        except ValueError as err:  # invalid JSON, invalid UTF-8, or a number too long to convert
+            if "integer string conversion" in str(err):
+                return refuse(400, f"the body holds a number with more than {sys.get_int_max_str_digits():,} "
+                                   f"digits: send {EXAMPLE}")
+            return refuse(400, f"the body is not valid JSON ({str(err)[:120]}): send {EXAMPLE}")
         try:
             texts, is_batch = parse_request(body, max_batch=max_batch, max_chars=max_chars)
         except BadRequest as err:
             return refuse(err.status, str(err))
-        answers = await batcher.predict(texts)
+        try:
+            answers = await batcher.predict(texts)
+        except Exception as err:
+            return refuse(500, f"the model could not classify these texts ({type(err).__name__}: {str(err)[:200]})")
         return {"predictions": answers} if is_batch else answers[0]
 
     return app
