@@ -182,11 +182,7 @@ def _serve(args, parser) -> int:
 
 def _train(args) -> int:
 
-    try:
-        config = job.load_config(args.config, args.set)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"ftlab train: {err}", file=sys.stderr)
-        return 2
+    config = job.load_config(args.config, args.set)
     record = job.run(config, resume=not args.restart, stop_after_steps=args.stop_after_steps)
     if not record["main_process"]:
         return 0
@@ -224,7 +220,33 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--max-batch", type=int, default=None, help=f"texts per request (default {SERVE_MAX_BATCH})")
     serve.add_argument("--max-chars", type=int, default=None, help=f"characters per text (default {SERVE_MAX_CHARS})")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    for command in (doctor, train, serve):
+        command.add_argument("--debug", action="store_true", help="show the full Python traceback of an error")
     args = parser.parse_args(argv)
+    try:
+        return _run(args, parser)
+    except USER_ERRORS as err:
+        if args.debug:
+            raise
+        print(f"ftlab {args.command}: {one_line(err)} (--debug shows the traceback)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ftlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# What a command-line user sees as one line (what is wrong, how to fix it) rather than a traceback: bad settings,
+# files that are missing or unreadable, data that cannot be trained on, a model that cannot be loaded.
+USER_ERRORS = (ValueError, OSError, LookupError, ImportError, RuntimeError)
+
+
+def one_line(err: BaseException) -> str:
+    """An error's message on one line: a message of several lines (a list of problems) joined with semicolons."""
+    parts = [part.strip(" -") for part in str(err).splitlines() if part.strip(" -")]
+    return "; ".join(parts).replace(":;", ":") or type(err).__name__
+
+
+def _run(args, parser) -> int:
     if args.command == "serve":
         return _serve(args, parser)
     if args.command == "train":

@@ -7,11 +7,24 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ftlab.config import LABELS
 
 
-def scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
-    """Accuracy and macro-F1 (the mean of the per-class F1 scores, so every class counts the same)."""
+def label_ids(*label_arrays, n_labels: int | None = None) -> list[int]:
+    """The label ids a macro average runs over: 0 … n_labels − 1 when the number of labels is known (a model's
+    outputs), else every id that occurs in the arrays given (the gold labels and the predictions)."""
+    if n_labels is not None:
+        if n_labels < 2:
+            raise ValueError(f"a classifier has at least two labels, got n_labels={n_labels}")
+        return list(range(n_labels))
+    return sorted(int(x) for x in np.unique(np.concatenate([np.asarray(a).ravel() for a in label_arrays])))
+
+
+def scores(y_true: Sequence[int], y_pred: Sequence[int], n_labels: int | None = None) -> dict[str, float]:
+    """Accuracy and macro-F1 (the mean of the per-class F1 scores, so every class counts the same).
+
+    The classes are those of the data: 0 … n_labels − 1 if `n_labels` is given (e.g. the model's number of
+    outputs), else every label that occurs in `y_true` or `y_pred`. A class that is in neither is not averaged in.
+    """
     from sklearn.metrics import accuracy_score, f1_score
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -22,7 +35,7 @@ def scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
         raise ValueError("y_true is empty: there is nothing to score")
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", labels=list(range(len(LABELS))),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", labels=label_ids(y_true, y_pred, n_labels=n_labels),
                                    zero_division=0)),
     }
 
@@ -32,7 +45,8 @@ def trainer_metrics(eval_prediction) -> dict[str, float]:
     logits, labels = eval_prediction
     if isinstance(logits, tuple):
         logits = logits[0]
-    return scores(labels, np.asarray(logits).argmax(axis=-1))
+    logits = np.asarray(logits)
+    return scores(labels, logits.argmax(axis=-1), n_labels=logits.shape[-1])
 
 
 def cross_entropy(logits, labels) -> float:
@@ -47,7 +61,7 @@ def cross_entropy(logits, labels) -> float:
 def scores_from_logits(logits, labels) -> dict[str, float]:
     """Loss, accuracy and macro-F1 of a classifier's logits: the one scorer every training loop reports."""
     logits = np.asarray(logits)
-    return {"loss": cross_entropy(logits, labels), **scores(labels, logits.argmax(axis=1))}
+    return {"loss": cross_entropy(logits, labels), **scores(labels, logits.argmax(axis=1), n_labels=logits.shape[1])}
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -58,13 +72,14 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def paired_bootstrap(y_true, pred_a, pred_b, *, score: str = "macro_f1", n_resamples: int = 2000,
-                     confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
+                     confidence: float = 0.95, seed: int = 0, n_labels: int | None = None) -> dict[str, float]:
     """The difference score(A) − score(B) on the same test items, with a paired bootstrap confidence interval.
 
     Each resample draws the test items with replacement and scores both models on the same draw, so the interval
     reflects how much the difference depends on which items happened to be in the test set. Returns
     {"difference", "low", "high", "confidence", "n_items"}; an interval that contains 0 means the data cannot tell
-    the two models apart.
+    the two models apart. Macro-F1 averages over the labels of `label_ids` (all of 0 … n_labels − 1 if given, else
+    those that occur in the gold labels or either model's predictions), the same set on every resample.
     """
     y_true, pred_a, pred_b = (np.asarray(v) for v in (y_true, pred_a, pred_b))
     if not (y_true.shape == pred_a.shape == pred_b.shape) or y_true.ndim != 1:
@@ -72,10 +87,14 @@ def paired_bootstrap(y_true, pred_a, pred_b, *, score: str = "macro_f1", n_resam
                          f"{pred_a.shape} and {pred_b.shape}: score both models on the same test items")
     if score not in {"accuracy", "macro_f1"}:
         raise ValueError(f"score must be 'accuracy' or 'macro_f1', got {score!r}")
+    ids = label_ids(y_true, pred_a, pred_b, n_labels=n_labels)
     counts = bootstrap_counts(len(y_true), n_resamples, confidence=confidence, seed=seed)
-    differences = _resampled_score(counts, y_true, pred_a, score) - _resampled_score(counts, y_true, pred_b, score)
-    point = scores(y_true, pred_a)[score] - scores(y_true, pred_b)[score]
-    return bootstrap_interval(differences, point, confidence, len(y_true))
+    whole = np.ones((1, len(y_true)))
+
+    def difference(weights: np.ndarray) -> np.ndarray:
+        return _resampled_score(weights, y_true, pred_a, score, ids) - _resampled_score(weights, y_true, pred_b,
+                                                                                         score, ids)
+    return bootstrap_interval(difference(counts), float(difference(whole)[0]), confidence, len(y_true))
 
 
 def bootstrap_counts(n_items: int, n_resamples: int = 2000, *, confidence: float = 0.95, seed: int = 0) -> np.ndarray:
@@ -103,12 +122,13 @@ def bootstrap_interval(resampled_differences, difference: float, confidence: flo
             "n_items": int(n_items)}
 
 
-def _resampled_score(counts: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, score: str) -> np.ndarray:
-    """`scores(...)[score]` of every resample at once, from per-item counts (the same labels as `scores`)."""
+def _resampled_score(counts: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, score: str,
+                     ids: Sequence[int]) -> np.ndarray:
+    """`scores(...)[score]` of every resample at once, from per-item counts; macro-F1 over the label `ids`."""
     if score == "accuracy":
         return counts @ (y_true == y_pred) / counts.sum(axis=1)
     f1 = []
-    for label in range(len(LABELS)):
+    for label in ids:
         hits = counts @ ((y_true == label) & (y_pred == label))
         either = counts @ (y_true == label) + counts @ (y_pred == label)
         f1.append(np.divide(2 * hits, either, out=np.zeros_like(hits), where=either > 0))
@@ -177,15 +197,26 @@ def fit_temperature(logits, labels, grid: Sequence[float] | None = None) -> floa
     return float(np.exp(found.x))
 
 
-def plot_confusion(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] = LABELS, ax=None,
+def plot_confusion(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | None = None, ax=None,
                    normalize: bool = True, title: str = "Confusion matrix"):
-    """A seaborn heatmap of the confusion matrix (rows: true label; each row sums to 1 if `normalize`)."""
+    """A seaborn heatmap of the confusion matrix (rows: true label; each row sums to 1 if `normalize`).
+
+    `labels` names the label ids 0, 1, … in order (e.g. `dataset.features["label"].names`); without it the rows
+    and columns are the ids that occur.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
     from sklearn.metrics import confusion_matrix
 
-    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(labels))),
-                              normalize="true" if normalize else None)
+    found = label_ids(y_true, y_pred)
+    if labels is None:
+        ids, labels = found, [str(i) for i in found]
+    elif found[0] < 0 or found[-1] >= len(labels):
+        raise ValueError(f"the label ids run from {found[0]} to {found[-1]}, but {len(labels)} names were given "
+                         f"({list(labels)}): give one name per label id")
+    else:
+        ids = list(range(len(labels)))
+    matrix = confusion_matrix(y_true, y_pred, labels=ids, normalize="true" if normalize else None)
     ax = ax or plt.subplots(figsize=(4.2, 3.6))[1]
     sns.heatmap(pd.DataFrame(matrix, index=list(labels), columns=list(labels)), annot=True,
                 fmt=".2f" if normalize else "d", cmap="Blues", vmin=0, vmax=1 if normalize else None, ax=ax,

@@ -165,7 +165,7 @@ def test_the_resampled_scores_are_the_scores_of_each_resample(score):
     pred[:5] = 0  # one label predicted more often, so the classes differ
     counts = bootstrap_counts(60, 100, seed=1)
     expected = [scores(np.repeat(y, row.astype(int)), np.repeat(pred, row.astype(int)))[score] for row in counts]
-    assert np.allclose(_resampled_score(counts, y, pred, score), expected)
+    assert np.allclose(_resampled_score(counts, y, pred, score, [0, 1, 2]), expected)
 
 
 def test_bootstrap_counts_draw_every_item_set_with_replacement():

@@ -114,17 +114,49 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 
 def load_data(config: JobConfig, tokenizer):
-    """Tokenized train/validation/test splits of the configured data, sampled as the config says."""
+    """Tokenized train/validation/test splits of the configured data, sampled as the config says.
+
+    A file of your own is sampled like the tweets: at most `n_train` and `n_eval` rows, stratified by label, so a
+    sample keeps each label's share. Returns (encoded splits, a summary: label names, rows per split, and how
+    many texts per split `max_length` cuts short).
+    """
     if config.data == "tweets":
         profile = dataclasses.replace(_QUICK, n_train=config.n_train, n_eval=config.n_eval,
                                       max_length=config.max_length)
-        splits = data.load_tweets(profile)
+        splits = data.load_tweets(profile, seed=config.seed)
     else:
         splits = data.load_text_file(config.data, config.text_column, config.label_column, seed=config.seed)
         sizes = {"train": config.n_train, "validation": config.n_eval, "test": config.n_eval}
-        splits = type(splits)({name: part.select(range(min(len(part), sizes[name] or len(part))))
+        splits = type(splits)({name: _sample_by_label(part, sizes[name], config.seed)
                                for name, part in splits.items()})
-    return data.tokenize(splits, tokenizer, config.max_length)
+    summary = {"labels": list(splits["train"].features["label"].names),
+               "rows": {name: len(part) for name, part in splits.items()},
+               "truncated": {name: truncated(part["text"], tokenizer, config.max_length)
+                             for name, part in splits.items()}}
+    return data.tokenize(splits, tokenizer, config.max_length), summary
+
+
+def _sample_by_label(part, n: int | None, seed: int):
+    """At most `n` rows of a split, each label keeping its share (`data.sample_stratified`)."""
+    if n is None or n >= len(part):
+        return part
+    frame = part.select_columns(["label"]).to_pandas()
+    return part.select(data.sample_stratified(frame, n, seed=seed).index.tolist())
+
+
+def truncated(texts, tokenizer, max_length: int) -> int:
+    """How many of `texts` have more than `max_length` tokens (special tokens included): those training cuts."""
+    lengths = tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
+    return sum(len(ids) > max_length for ids in lengths)
+
+
+def describe_data(summary: dict, max_length: int) -> str:
+    """One line about the data a job trains on: labels, rows per split, texts cut by max_length."""
+    rows = " / ".join(f"{name} {count:,}" for name, count in summary["rows"].items())
+    cut = sum(summary["truncated"].values())
+    total = sum(summary["rows"].values())
+    return (f"data: {len(summary['labels'])} labels ({', '.join(summary['labels'])}); {rows} texts; "
+            f"max_length {max_length} cuts {cut:,} of {total:,} texts ({cut / total:.1%})")
 
 
 def build_model(config: JobConfig, labels: tuple[str, ...] = LABELS):
@@ -218,8 +250,10 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     output_dir = Path(config.output_dir)
     set_seed(config.seed)
     tokenizer = load_tokenizer(config.model)
-    encoded = load_data(config, tokenizer)
-    model = build_model(config, labels=tuple(encoded["train"].features["label"].names))
+    encoded, summary = load_data(config, tokenizer)
+    if progress:
+        accelerator.print(describe_data(summary, config.max_length))
+    model = build_model(config, labels=tuple(summary["labels"]))
     collate = make_collator(tokenizer)
     # Each loader draws from its own generator, never from the global one that dropout uses: a resumed run then
     # sees the same dropout masks as an uninterrupted one.
@@ -284,7 +318,8 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
         return {"stopped_at_step": state["step"], "checkpoint": str(latest_checkpoint(output_dir)),
                 "main_process": accelerator.is_main_process}
 
-    record = {"recipe": dataclasses.asdict(config), "base_model": config.model,
+    record = {"recipe": dataclasses.asdict(config), "base_model": config.model, "labels": summary["labels"],
+              "data": summary,
               "processes": accelerator.num_processes,
               "main_process": accelerator.is_main_process,
               "steps": state["step"], "seconds": round(time.perf_counter() - start, 1),
