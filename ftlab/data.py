@@ -280,9 +280,8 @@ def load_tweets(profile: Profile | str | None = None, min_confidence: float | No
 
     The splits are fixed (same seed, same rows on every machine). The profile decides how many rows of
     each are sampled (stratified by label): `n_train` from train, `n_eval` from validation and from test.
-    `full=True` returns the whole splits. Rows come in a shuffled order (fixed by `seed`). `min_confidence` keeps only training rows whose annotators agreed
-    at least that much (validation and test are never filtered, so scores stay comparable).
-    """
+    `full=True` returns the whole splits. Rows come in a shuffled order (fixed by `seed`). `min_confidence` keeps
+    only training rows whose annotators agreed at least that much (never validation or test, so scores compare)."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be between 0 and 1, got {min_confidence}")
@@ -383,8 +382,9 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
 def _refuse_empty(frame: pd.DataFrame, column: str, path: Path, what: str, fix: str) -> None:
     empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
     if empty.any():
-        rows = (frame.index[empty][:5] + 1).tolist()
-        raise ValueError(f"{int(empty.sum())} rows of {path.name} {what} {column!r} (data rows {rows}"
+        rows, one = (frame.index[empty][:5] + 1).tolist(), int(empty.sum() == 1)  # "1 row ... has", "2 rows ... have"
+        raise ValueError(f"{int(empty.sum())} row{'' if one else 's'} of {path.name} {what.replace('have', 'has', one)}"
+                         f" {column!r} (data rows {rows}"
                          f"{' …' if empty.sum() > 5 else ''}): {fix}")
 
 

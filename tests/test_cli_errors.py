@@ -34,7 +34,7 @@ CASES = {
                            "column 'label' not found"),
     "one label": (lambda d: write(d / "one.csv", csv([(t, "happy") for t, _ in GOOD_ROWS])), "only the label"),
     "a rare label": (lambda d: write(d / "rare.csv", csv(GOOD_ROWS + [("meh", "bored")])), "fewer than 3 rows"),
-    "empty texts": (lambda d: write(d / "blank.csv", csv(GOOD_ROWS) + ",happy\n"), "have an empty 'text'"),
+    "empty texts": (lambda d: write(d / "blank.csv", csv(GOOD_ROWS) + ",happy\n"), "has an empty 'text'"),
     "bad JSON line": (lambda d: write(d / "bad.jsonl", '{"text": "a", "label": "x"}\n{"text": \n'),
                       "line 2 is not valid JSON"),
     "wrong extension": (lambda d: write(d / "data.txt", "a\tb\n"), "use a .csv or a .jsonl file"),

@@ -292,7 +292,7 @@ def test_empty_texts_are_reported_not_dropped(tmp_path):
     lines = path.read_text().splitlines()
     lines[3] = ",good"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match="1 rows of own.csv have an empty 'text' \\(data rows \\[3\\]\\)"):
+    with pytest.raises(ValueError, match="1 row of own.csv has an empty 'text' \\(data rows \\[3\\]\\)"):
         data.load_text_file(path)
 
 
@@ -301,7 +301,7 @@ def test_missing_labels_are_reported(tmp_path):
     lines = path.read_text().splitlines()
     lines[2] = "an unlabelled example,"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match="1 rows of own.csv have no 'label' \\(data rows \\[2\\]\\)"):
+    with pytest.raises(ValueError, match="1 row of own.csv has no 'label' \\(data rows \\[2\\]\\)"):
         data.load_text_file(path)
 
 

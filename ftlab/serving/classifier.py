@@ -95,9 +95,17 @@ class Classifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.path = check_model_folder(model_dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True, trust_remote_code=False)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            self.path, local_files_only=True, trust_remote_code=False, use_safetensors=True)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True, trust_remote_code=False)
+        except Exception as err:
+            raise ModelFolderError(f"the tokenizer in {self.path} cannot be loaded ({type(err).__name__}: {err}): "
+                                   f"save it again with tokenizer.save_pretrained(folder)") from err
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                self.path, local_files_only=True, trust_remote_code=False, use_safetensors=True)
+        except Exception as err:
+            raise ModelFolderError(f"the model in {self.path} cannot be loaded ({type(err).__name__}: {err}): "
+                                   f"save it again with model.save_pretrained(folder)") from err
         self.int8 = int8
         self.model = quantize_int8(model) if int8 else model.eval()
         config = self.model.config
