@@ -143,14 +143,18 @@ def describe_difference(result: dict[str, float], better: str, worse: str, score
     noise when it does not. `items` names what was resampled (e.g. "validation tweets").
     """
     points = {key: 100 * result[key] for key in ("difference", "low", "high")}
-    interval = (f"{result['confidence']:.0%} interval {points['low']:+.1f} to {points['high']:+.1f}, "
-                f"{result['n_items']} {items}")
+
+    def interval(low: float, high: float) -> str:
+        return f"{result['confidence']:.0%} interval {low:+.1f} to {high:+.1f}, {result['n_items']:,} {items}"
+
     if result["low"] > 0:
-        return f"{better} beats {worse} by {points['difference']:.1f} points of {score} ({interval})."
-    if result["high"] < 0:
-        return f"{worse} beats {better} by {-points['difference']:.1f} points of {score} ({interval})."
+        return (f"{better} beats {worse} by {points['difference']:.1f} points of {score} "
+                f"({interval(points['low'], points['high'])}).")
+    if result["high"] < 0:  # said the other way round, so the interval is of worse minus better
+        return (f"{worse} beats {better} by {-points['difference']:.1f} points of {score} "
+                f"({interval(-points['high'], -points['low'])}).")
     return (f"{better} and {worse} differ by {points['difference']:+.1f} points of {score}, within noise: the "
-            f"interval contains zero ({interval}).")
+            f"interval contains zero ({interval(points['low'], points['high'])}).")
 
 
 def seed_spread(values: Sequence[float]) -> dict[str, float]:

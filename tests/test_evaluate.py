@@ -190,6 +190,9 @@ def test_a_difference_is_described_by_what_its_interval_shows():
     assert describe_difference(ahead, "fine-tuned", "TF-IDF").startswith("fine-tuned beats TF-IDF by 5.2 points")
     behind = {**ahead, "difference": -0.052, "low": -0.093, "high": -0.011}
     assert describe_difference(behind, "fine-tuned", "TF-IDF").startswith("TF-IDF beats fine-tuned by 5.2 points")
+    assert "(95% interval +1.1 to +9.3, 400 test items)" in describe_difference(behind, "fine-tuned", "TF-IDF"), \
+        "said the other way round, the interval is of the winner minus the loser too"
+    assert "1,500 test items" in describe_difference({**ahead, "n_items": 1500}, "a", "b")
     tied = {**ahead, "low": -0.02}
     sentence = describe_difference(tied, "fine-tuned", "TF-IDF")
     assert "within noise" in sentence and "-2.0 to +9.3" in sentence and sentence.endswith("400 test items).")

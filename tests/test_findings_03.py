@@ -30,4 +30,4 @@ def test_same_recipe_counts_how_often_the_two_agree():
 
 def test_the_model_ahead_starts_the_sentence_with_a_capital():
     text = findings.same_recipe(result(-0.079, -0.132, -0.032), [0, 1], [0, 1])
-    assert text.startswith("The plain loop beats the Trainer by 7.9 points of macro-F1 (95% interval -13.2 to -3.2")
+    assert text.startswith("The plain loop beats the Trainer by 7.9 points of macro-F1 (95% interval +3.2 to +13.2")

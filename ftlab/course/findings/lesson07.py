@@ -9,7 +9,7 @@ from typing import Mapping
 
 def _interval(result: Mapping[str, float], unit: str, items: str) -> str:
     return (f"{result['confidence']:.0%} interval {result['low']:+.1f} to {result['high']:+.1f} {unit}, "
-            f"{result['n_items']} {items}")
+            f"{result['n_items']:,} {items}")
 
 
 def _sentence(text: str) -> str:
@@ -21,8 +21,10 @@ def chrf_difference(result: Mapping[str, float], a: str, b: str, items: str = "v
     interval = _interval(result, "points", items)
     if result["low"] > 0:
         return _sentence(f"{a} beats {b} by {result['difference']:.1f} chrF points ({interval}).")
-    if result["high"] < 0:
-        return _sentence(f"{b} beats {a} by {-result['difference']:.1f} chrF points ({interval}).")
+    if result["high"] < 0:  # said the other way round, so the interval is of b minus a
+        flipped = {**result, "low": -result["high"], "high": -result["low"]}
+        return _sentence(f"{b} beats {a} by {-result['difference']:.1f} chrF points "
+                         f"({_interval(flipped, 'points', items)}).")
     return _sentence(f"{a} and {b} differ by {result['difference']:+.1f} chrF points, within noise: the interval "
                      f"contains zero ({interval}).")
 
