@@ -211,25 +211,38 @@ def zero_shot_scores(text_vectors: np.ndarray, prompt_vectors: dict[str, np.ndar
 
 
 def zero_shot_cosines(texts: Sequence[str], model, tokenizer, prompts: dict[str, Sequence[str]] | None = None,
-                      max_length: int = 64, progress: bool = True) -> np.ndarray:
-    """Cosine similarity of each text to each label's prompt sentences (their mean vector): shape (texts, labels)."""
-    prompts = prompts or ZERO_SHOT_PROMPTS
-    if list(prompts) != list(LABELS):
-        raise ValueError(f"prompts must have one entry per label in this order: {list(LABELS)}; got {list(prompts)}")
+                      max_length: int = 64, progress: bool = True,
+                      labels: Sequence[str] | None = None) -> np.ndarray:
+    """Cosine similarity of each text to each label's prompt sentences (their mean vector): shape (texts, labels).
+
+    `prompts` holds a few sentences (or label descriptions) per label; column i is the i-th label of `labels`
+    (a data set's label names in id order: `dataset.features["label"].names`). Without `prompts`, the course's
+    sentences for its three sentiment labels.
+    """
+    if prompts is None:
+        prompts = ZERO_SHOT_PROMPTS
+        labels = labels or LABELS
+    labels = list(labels or (LABELS if set(prompts) == set(LABELS) else prompts))
+    if list(prompts) != labels:
+        raise ValueError(f"prompts must have one entry per label in this order: {labels}; got {list(prompts)}")
+    empty = [label for label, sentences in prompts.items() if isinstance(sentences, str) or not sentences]
+    if empty:
+        raise ValueError(f"give each label a list of one or more sentences; not so for {empty}")
     prompt_vectors = {label: embed(list(p), model, tokenizer, progress=False) for label, p in prompts.items()}
     vectors = embed(texts, model, tokenizer, max_length=max_length, progress=progress)
     return zero_shot_scores(vectors, prompt_vectors)
 
 
 def zero_shot_predict(texts: Sequence[str], model, tokenizer, prompts: dict[str, Sequence[str]] | None = None,
-                      max_length: int = 64, progress: bool = True) -> np.ndarray:
+                      max_length: int = 64, progress: bool = True,
+                      labels: Sequence[str] | None = None) -> np.ndarray:
     """Label ids predicted without any training: the label whose prompt sentences are most similar."""
-    return zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress).argmax(axis=1)
+    return zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress, labels).argmax(axis=1)
 
 
 def zero_shot_proba(texts: Sequence[str], model, tokenizer, temperature: float,
                     prompts: dict[str, Sequence[str]] | None = None, max_length: int = 64,
-                    progress: bool = False) -> np.ndarray:
+                    progress: bool = False, labels: Sequence[str] | None = None) -> np.ndarray:
     """Zero-shot probabilities: a softmax of the cosines divided by `temperature` (`evaluate.fit_temperature`).
 
     Cosines of sentence vectors differ by a few hundredths between labels; a small temperature spreads them into
@@ -238,7 +251,7 @@ def zero_shot_proba(texts: Sequence[str], model, tokenizer, temperature: float,
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
 
-    return softmax(zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress) / temperature)
+    return softmax(zero_shot_cosines(texts, model, tokenizer, prompts, max_length, progress, labels) / temperature)
 
 
 def classify_proba(texts: Sequence[str], model, tokenizer, max_length: int = 64, batch_size: int = 32) -> np.ndarray:

@@ -29,6 +29,22 @@ def test_zero_shot_proba_keeps_the_zero_shot_labels_and_sharpens_as_the_temperat
         models.zero_shot_proba(TEXTS, model, tokenizer, temperature=0)
 
 
+def test_zero_shot_works_for_any_labels_in_the_data_order(encoder):
+    model, tokenizer = encoder
+    prompts = {"praise": ["Thank you, that was wonderful."], "complaint": ["This was late and nobody told me."]}
+    predicted = models.zero_shot_predict(TEXTS[:2], model, tokenizer, prompts, progress=False)
+    assert list(predicted) == [0, 1]
+    swapped = models.zero_shot_predict(TEXTS[:2], model, tokenizer, prompts, progress=False,
+                                       labels=["praise", "complaint"])
+    assert list(swapped) == [0, 1]
+    with pytest.raises(ValueError, match=r"in this order: \['complaint', 'praise'\]"):
+        models.zero_shot_predict(TEXTS, model, tokenizer, prompts, labels=["complaint", "praise"])
+    with pytest.raises(ValueError, match="a list of one or more sentences"):
+        models.zero_shot_predict(TEXTS, model, tokenizer, {"a": "one sentence", "b": ["another"]})
+    with pytest.raises(ValueError, match="in this order"):
+        models.zero_shot_predict(TEXTS, model, tokenizer, {"positive": ["x"], "negative": ["y"], "neutral": ["z"]})
+
+
 def test_classify_proba_is_the_softmax_of_the_logits_whatever_the_batch_size():
     torch.manual_seed(0)
     classifier = models.load_classifier("minilm", device="cpu")
