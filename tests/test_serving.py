@@ -339,3 +339,20 @@ def test_a_strange_run_record_does_not_stop_the_service(tokenizer, tmp_path, rec
     long_text = " ".join(["delayed again"] * 400)
     assert classifier.predict([long_text])[0]["label"] in LABELS
     assert isinstance(classifier.describe(), dict)
+
+
+def test_model_card_of_a_file_of_your_own_names_its_labels_and_data(tmp_path):
+    folder = tmp_path / "own"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"id2label": {"0": "ham", "1": "spam"}}))
+    info = {"base_model": "minilm", "recipe": {"data": "/home/me/sms.csv", "text_column": "message",
+                                               "label_column": "kind", "n_train": 400, "epochs": 2, "seed": 7},
+            "validation": {"accuracy": 0.9, "macro_f1": 0.8}}
+    (folder / serving.RUN_INFO).write_text(json.dumps(info))
+    text = serving.write_model_card(folder, test_scores={"accuracy": 0.91, "macro_f1": 0.82}, test_size=300).read_text()
+    assert "Classifies a text as one of `ham`, `spam`" in text and "the 2 labels" in text
+    assert "`sms.csv`, texts from the column `message` and labels from `kind`" in text and "(seed 7)" in text
+    assert "| test (300 texts) | 0.910 | 0.820 |" in text and "| training texts | 400 |" in text
+    assert "tweets" not in text.lower() and "tags:\n- text-classification" in text
+    tweets = serving.model_card({"recipe": {"profile": {"name": "quick"}, "seed": 7}, "validation": {"accuracy": 0.7}})
+    assert "stratified by label and topic (seed 7)" in tweets and "the 3 labels" in tweets

