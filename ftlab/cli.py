@@ -17,6 +17,7 @@ from ftlab.course.lesson import package_versions
 from ftlab.data import clean_text, load_raw_tweets
 from ftlab.labs.generative import generate, load_causal_lm
 from ftlab.labs.pitfalls import lee_corpus
+from ftlab.labs.project import sms_spam_frame
 from ftlab.models import embed, load_classifier, load_encoder, load_tokenizer, pick_device
 from ftlab.training import job
 from ftlab.training.loop import train_classifier
@@ -110,7 +111,15 @@ def _load_tiny_gpt2() -> tuple[bool, str]:
     return bool(text.strip()), f"wrote {text.strip()!r}"
 
 
-LOADERS = {"minilm": _load_minilm, "tweets": _load_tweets, "lee": _load_lee, "tiny-gpt2": _load_tiny_gpt2}
+def _load_sms_spam() -> tuple[bool, str]:
+    """Lesson 10: the SMS Spam Collection, repaired to its published 5,574 messages."""
+    frame, _ = sms_spam_frame()
+    counts = frame["label"].value_counts()
+    return len(frame) == 5574, f"read {len(frame):,} messages ({', '.join(f'{k} {v:,}' for k, v in counts.items())})"
+
+
+LOADERS = {"minilm": _load_minilm, "tweets": _load_tweets, "lee": _load_lee, "tiny-gpt2": _load_tiny_gpt2,
+           "sms-spam": _load_sms_spam}
 
 
 def _smoke_fine_tune(n_tweets: int = 64, batch_size: int = 16) -> tuple[bool, str]:
