@@ -23,10 +23,7 @@ from ftlab.config import TOPICS  # noqa: F401 - lesson 02 reads the topics as da
 if TYPE_CHECKING:
     from datasets import DatasetDict
 
-# ---------------------------------------------------------------------------------------------------
 # Reading the raw file
-
-
 def load_raw_tweets() -> pd.DataFrame:
     """The 38,158 tweets exactly as the file has them: sentiment, confidence, text (Latin-1 decoded)."""
     path = resolve_data("tweets")
@@ -40,7 +37,6 @@ def load_raw_tweets() -> pd.DataFrame:
     return frame[["sentiment", "confidence", "text"]]
 
 
-# ---------------------------------------------------------------------------------------------------
 # Topic: the file has no topic column, so it is derived from the text (`ftlab.config.TOPIC_RULES`).
 
 _TOPIC_PATTERNS = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in TOPIC_RULES]
@@ -54,7 +50,6 @@ def assign_topic(text: str) -> str:
     return OTHER_TOPIC
 
 
-# ---------------------------------------------------------------------------------------------------
 # Cleaning one text. Each step is a small function so that lesson 02 can show what it changes.
 
 URL_RE = re.compile(r"https?://\S*|www\.\S+", re.IGNORECASE)
@@ -133,10 +128,7 @@ def dedup_key(text: str) -> str:
     return re.sub(r"[^a-z0-9@']+", " ", text.lower()).strip()
 
 
-# ---------------------------------------------------------------------------------------------------
 # Cleaning the whole table
-
-
 @dataclass
 class CleaningReport:
     """How many rows each cleaning step changed or removed."""
@@ -199,10 +191,7 @@ def clean_tweets(raw: pd.DataFrame) -> tuple[pd.DataFrame, CleaningReport]:
     return frame[columns], report
 
 
-# ---------------------------------------------------------------------------------------------------
 # Splits
-
-
 def split_frame(frame: pd.DataFrame, seed: int = SEED, strata: tuple[str, ...] = ("label", "topic"),
                 fractions: dict[str, float] | None = None) -> pd.Series:
     """Assign each row to train/validation/test, stratified by `strata`, reproducibly for one seed.
@@ -304,8 +293,10 @@ def high_confidence(dataset, threshold: float = HIGH_CONFIDENCE):
     return dataset.filter(lambda row: row["confidence"] is not None and row["confidence"] >= threshold)
 
 
-# ---------------------------------------------------------------------------------------------------
 # A learner's own data
+
+
+_UTF8 = "save it with the UTF-8 encoding (a spreadsheet's 'CSV UTF-8') and load it again"
 
 
 def load_text_file(path: str | Path, text_column: str = "text", label_column: str = "label",
@@ -326,20 +317,29 @@ def load_text_file(path: str | Path, text_column: str = "text", label_column: st
             frame = pd.read_csv(path)
         except pd.errors.EmptyDataError:
             raise ValueError(f"{path} is empty: it needs a header line and at least one row per label") from None
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path.name} is not UTF-8 text (byte {err.object[err.start]:#x}): {_UTF8}") from None
+        separator = next((s for s in (";", "\t", "|") if len(frame.columns) == 1 and s in frame.columns[0]), None)
+        if separator is not None:
+            raise ValueError(f"{path.name} seems to separate its columns with {separator!r}, not commas: save it "
+                             f"as a comma-separated CSV")
     elif suffix in {".jsonl", ".json"}:
         records = []
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as err:
-                        raise ValueError(f"{path}, line {number} is not valid JSON ({err.msg}): "
-                                         f"a JSONL file has one JSON object per line") from None
-                    if not isinstance(record, dict):
-                        raise ValueError(f"{path}, line {number} is a JSON {type(record).__name__}, not an object: "
-                                         f'write each row as {{"{text_column}": ..., "{label_column}": ...}}')
-                    records.append(record)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path.name} is not UTF-8 text (byte {err.object[err.start]:#x}): {_UTF8}") from None
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}, line {number} is not valid JSON ({err.msg}): "
+                                     f"a JSONL file has one JSON object per line") from None
+                if not isinstance(record, dict):
+                    raise ValueError(f"{path}, line {number} is a JSON {type(record).__name__}, not an object: "
+                                     f'write each row as {{"{text_column}": ..., "{label_column}": ...}}')
+                records.append(record)
         frame = pd.DataFrame.from_records(records)
     else:
         raise ValueError(f"{path} has the extension {path.suffix!r}; use a .csv or a .jsonl file")
@@ -388,10 +388,7 @@ def _refuse_empty(frame: pd.DataFrame, column: str, path: Path, what: str, fix: 
                          f"{' …' if empty.sum() > 5 else ''}): {fix}")
 
 
-# ---------------------------------------------------------------------------------------------------
 # Tokenizing
-
-
 def tokenize(dataset, tokenizer, max_length: int, text_column: str = "text"):
     """Tokenize with `datasets.map` (batched), truncating to `max_length`; padding is left to each batch's collator."""
     def encode(batch):

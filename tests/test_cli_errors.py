@@ -20,6 +20,11 @@ def write(path, text: str):
     return path
 
 
+def write_bytes(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
 def csv(rows, header="text,label") -> str:
     return header + "\n" + "\n".join(f'"{t}",{label}' for t, label in rows) + "\n"
 
@@ -38,6 +43,12 @@ CASES = {
     "bad JSON line": (lambda d: write(d / "bad.jsonl", '{"text": "a", "label": "x"}\n{"text": \n'),
                       "line 2 is not valid JSON"),
     "wrong extension": (lambda d: write(d / "data.txt", "a\tb\n"), "use a .csv or a .jsonl file"),
+    "Latin-1 CSV": (lambda d: write_bytes(d / "latin1.csv", (csv(GOOD_ROWS) + '"caf\xe9",happy\n').encode("latin-1")),
+                    "is not UTF-8 text (byte 0xe9)"),
+    "Latin-1 JSONL": (lambda d: write_bytes(d / "latin1.jsonl", '{"text": "caf\xe9", "label": "x"}\n'.encode("latin-1")),
+                      "is not UTF-8 text"),
+    "semicolons": (lambda d: write(d / "semi.csv", csv(GOOD_ROWS).replace('",', '";').replace("text,label", "text;label")),
+                   "separate its columns with ';'"),
 }
 
 

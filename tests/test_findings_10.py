@@ -53,3 +53,10 @@ def test_test_sentence_is_capitalised_and_names_the_items():
     result = {"difference": 0.3, "low": 0.2, "high": 0.4, "confidence": 0.95, "n_items": 200}
     text = findings.describe_test(result, "zero-shot")
     assert text.startswith("The fine-tuned model beats zero-shot by 30.0 points") and "200 test texts" in text
+
+
+def test_leak_effect_covers_no_leak_easier_and_not_easier():
+    assert "no leak to measure" in findings.describe_leak_effect([], [True, False])
+    text = findings.describe_leak_effect([True] * 10, [True, False] * 50)
+    assert "**10** leaked test texts" in text and "**100.0%**" in text and "50.0%" in text and "flatter" in text
+    assert "no easier" in findings.describe_leak_effect([True, False], [True] * 9 + [False])

@@ -48,6 +48,21 @@ def describe_look(report: Mapping, file_name: str) -> str:
     return " ".join(parts)
 
 
+def describe_leak_effect(right_leaked, right_other) -> str:
+    """Accuracy on the leaked test texts against the other test texts (each a boolean per text: was it right?)."""
+    n_leaked, n_other = len(right_leaked), len(right_other)
+    if n_leaked == 0:
+        return "No test text occurs in the training split, so there is no leak to measure here."
+    leaked, other = float(sum(right_leaked)) / n_leaked, float(sum(right_other)) / max(1, n_other)
+    text = (f"On the **{n_leaked:,}** leaked test texts the classifier is right **{leaked:.1%}** of the time; on the "
+            f"{n_other:,} others {other:.1%}.")
+    if leaked > other:
+        return text + (" The leaked texts flatter the score: the model has seen them, with their labels. Part of the "
+                       "gap may also be that texts which repeat are common, easy ones; either way they say nothing "
+                       "about texts the model has never seen.")
+    return text + " Here the leaked texts are no easier than the rest, but a test split should still not hold them."
+
+
 def describe_cleaning(dropped: Mapping[str, int], leaks_after: int) -> str:
     """What `ftlab.audit.deduplicate` removed, and the leaks left after splitting the cleaned file."""
     text = (f"Kept **{dropped['kept']:,}** of {dropped['rows']:,} rows: dropped {dropped['copies']:,} repeated "
