@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, metavar="DIR", help="write the executed notebooks under DIR")
     args = parser.parse_args(argv)
     times = json.loads(TIMES.read_text()) if TIMES.exists() else {"machine": "", "seconds": {}}
+    # Times measured before keep the machine they were measured on; this run's carry this machine.
+    previous = times.get("machine", "")
+    for key, by_profile in times["seconds"].items():
+        for profile in by_profile:
+            times.setdefault("on", {}).setdefault(key, {}).setdefault(profile, previous)
     times["machine"] = machine()
     notebooks = sorted((ROOT / "lessons").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
     if args.only:
@@ -75,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             key = path.stem if path.parent.name == "lessons" else f"{path.stem} (exercises)"
             seconds = run(path, profile, args.keep)
             times["seconds"].setdefault(key, {})[profile] = round(seconds, 1)
+            times.setdefault("on", {}).setdefault(key, {})[profile] = times["machine"]
             print(f"{profile:9s} {key:40s} {seconds:7.1f} s", flush=True)
             TIMES.write_text(json.dumps(times, indent=1, sort_keys=True) + "\n")
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for folder in ("lessons", "solutions") for p in (ROOT / folder).glob("*.ipynb"))
 # Calls that train, or read and tokenize the whole data set: the start-up run stops before the first one.
 HEAVY = re.compile(r"\b(load_tweets|finetuned_model|fine_tune|train_classifier|train_causal_lm|tokenize|"
-                   r"load_phrasebook|phrase_pairs|Trainer|Lab)\(|\.(fit|train|fit_transform)\(")
+                   r"load_phrasebook|phrase_pairs|Trainer|Lab|train_once|choose_tfidf)\(|\.(fit|train|fit_transform)\(")
 
 
 def startup_cells(notebook) -> list:

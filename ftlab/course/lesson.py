@@ -42,10 +42,18 @@ def package_versions() -> dict[str, str]:
 
 
 def lesson_times() -> dict:
-    """The measured run times: {'machine': ..., 'seconds': {notebook: {profile: s}}} (empty if unmeasured)."""
+    """The measured run times: {'machine': ..., 'seconds': {notebook: {profile: s}}, 'on': {notebook: {profile:
+    machine}}} (empty if unmeasured). A time without an entry in 'on' was measured on 'machine'."""
     if not TIMES_FILE.exists():
-        return {"machine": "", "seconds": {}}
-    return json.loads(TIMES_FILE.read_text(encoding="utf-8"))
+        return {"machine": "", "seconds": {}, "on": {}}
+    times = json.loads(TIMES_FILE.read_text(encoding="utf-8"))
+    times.setdefault("on", {})
+    return times
+
+
+def measured_on(times: dict, notebook: str, profile: str) -> str:
+    """The machine `notebook` was timed on under `profile`."""
+    return times["on"].get(notebook, {}).get(profile, times["machine"])
 
 
 def time_estimate(notebook: str, profile: str) -> str:
@@ -54,27 +62,43 @@ def time_estimate(notebook: str, profile: str) -> str:
     seconds = times["seconds"].get(notebook, {}).get(profile)
     if seconds is None:
         return f"{notebook} has not been timed under the {profile!r} profile yet."
-    return f"{notebook} took {seconds / 60:.1f} min under the {profile!r} profile on {times['machine']}."
+    return f"{notebook} took {seconds / 60:.1f} min under the {profile!r} profile on {measured_on(times, notebook, profile)}."
 
 
 def times_table(profiles: tuple[str, ...] = ("quick", "standard")) -> str:
-    """The measured times as a Markdown table (minutes per notebook and profile), as the README shows it."""
-    seconds = lesson_times()["seconds"]
+    """The measured times as a Markdown table (minutes per notebook and profile), as the README shows it.
+
+    Times measured on another machine than most of their column are marked with *, and the machine is named below.
+    """
+    times = lesson_times()
+    seconds = times["seconds"]
     rows = ["| notebook | " + " | ".join(f"{p} (min)" for p in profiles) + " |",
             "|---|" + "---|" * len(profiles)]
     totals = dict.fromkeys(profiles, 0.0)
     untimed = dict.fromkeys(profiles, False)
+    usual = {}
+    for profile in profiles:
+        machines = [measured_on(times, name, profile) for name in seconds if profile in seconds[name]]
+        usual[profile] = max(set(machines), key=machines.count) if machines else times["machine"]
+    elsewhere: set[str] = set()
     for name in sorted(seconds):
         cells = []
         for profile in profiles:
             value = seconds[name].get(profile)
-            cells.append("–" if value is None else f"{value / 60:.1f}")
+            mark = ""
+            if value is not None and measured_on(times, name, profile) != usual[profile]:
+                mark = "*"
+                elsewhere.add(f"{profile} {name}: {measured_on(times, name, profile)}")
+            cells.append("–" if value is None else f"{value / 60:.1f}{mark}")
             totals[profile] += value or 0.0
             untimed[profile] |= value is None
         rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
     rows.append("| all notebooks | " + " | ".join(
         f"{totals[p] / 60:.1f}" + (" + the untimed ones" if untimed[p] else "") for p in profiles) + " |")
-    return "\n".join(rows)
+    lines = ["\n".join(rows), "", "Machines: " + "; ".join(f"{p} on {usual[p]}" for p in profiles) + "."]
+    if elsewhere:
+        lines.append("\\* measured on another machine: " + "; ".join(sorted(elsewhere)) + ".")
+    return "\n".join(lines)
 
 
 def start_lesson(notebook: str, profile: str | None = None, seed: int = SEED) -> Profile:
