@@ -79,6 +79,28 @@ GENERATIVE_SCHEDULE = "cosine"
 GENERATIVE_WARMUP = 0.1
 GENERATIVE_WEIGHT_DECAY = 0.01
 
+# Lesson 09: the tiny GPT-2 made a chat assistant with TRL, in three stages, per profile: optimizer steps, chats
+# (SFT) or preference pairs (DPO) per step, learning rate; GRPO samples `num_generations` answers to each of
+# `prompts` prompts per step. The schedule and weight decay are lesson 07's (GENERATIVE_*).
+ASSISTANT_SFT: dict[str, dict] = {
+    "quick": dict(steps=150, batch_size=16, learning_rate=2e-3),
+    "standard": dict(steps=600, batch_size=32, learning_rate=1e-3),
+    "full": dict(steps=2000, batch_size=32, learning_rate=5e-4),
+}
+ASSISTANT_DPO: dict[str, dict] = {
+    "quick": dict(steps=20, batch_size=8, learning_rate=5e-5),
+    "standard": dict(steps=100, batch_size=16, learning_rate=5e-5),
+    "full": dict(steps=300, batch_size=32, learning_rate=5e-5),
+}
+ASSISTANT_GRPO: dict[str, dict] = {
+    "quick": dict(steps=10, prompts=4, num_generations=4, learning_rate=5e-5),
+    "standard": dict(steps=60, prompts=8, num_generations=8, learning_rate=5e-5),
+    "full": dict(steps=200, prompts=16, num_generations=8, learning_rate=5e-5),
+}
+ASSISTANT_MAX_LENGTH = 128  # tokens per chat in SFT and DPO (the longest instruction chat is shorter)
+ASSISTANT_MAX_ANSWER = 48  # tokens the assistant may write when answering (generation, GRPO's samples)
+ASSISTANT_DPO_BETA = 0.1  # how far DPO may pull the model from its reference (larger: stay closer)
+
 # Where lessons save the models they train, one folder per profile: $FTLAB_RUNS_DIR, else cache_dir()/runs.
 RUNS_ENV = "FTLAB_RUNS_DIR"
 # The record ftlab writes next to every model it trains (recipe, base model, scores), read by the card and service.

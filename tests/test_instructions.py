@@ -35,16 +35,15 @@ def test_translations_keep_lesson_07s_held_out_pairings_in_both_directions(chats
 
 def test_a_chat_is_system_user_assistant_and_the_answer_is_the_reference(chats):
     for row in chats["train"].select(range(50)):
-        roles = [m["role"] for m in row["messages"]]
-        assert roles == ["system", "user", "assistant"]
-        assert row["messages"][0]["content"] == SYSTEM
+        assert [m["role"] for m in row["messages"]] == ["user", "assistant"]
         assert row["messages"][-1]["content"] == row["reference"]
-    without = instructions.instructions(seed=42, max_per_task=5, system=False)
-    assert [m["role"] for m in without["test"][0]["messages"]] == ["user", "assistant"]
+    with_system = instructions.instructions(seed=42, max_per_task=5, system=True)
+    assert [m["role"] for m in with_system["test"][0]["messages"]] == ["system", "user", "assistant"]
+    assert with_system["test"][0]["messages"][0]["content"] == SYSTEM
 
 
 def test_the_generated_answers_are_right(chats):
-    rows = {(row["task"], row["messages"][1]["content"]): row["reference"] for split in chats for row in chats[split]}
+    rows = {(row["task"], row["messages"][0]["content"]): row["reference"] for split in chats for row in chats[split]}
     assert rows[("plural", 'Write "le gâteau" in the plural.')] == "les gâteaux"
     assert rows[("plural", 'Write "un hôpital" in the plural.')] == "des hôpitaux"
     assert rows[("article", 'Write "hôtel" with le, la or l\'.')] == "l'hôtel"
