@@ -39,6 +39,17 @@ def test_the_chat_tokens_are_added_and_the_embeddings_resized(chat_lm):
     assert len(tokenizer) == 8196 == model.get_input_embeddings().num_embeddings, "a second call changes nothing"
 
 
+def test_prose_losses_compare_the_chat_model_with_the_base_on_the_same_tokens(chat_lm):
+    from ftlab.labs import generative
+
+    model, _ = chat_lm
+    base, base_tokenizer = generative.load_causal_lm("tiny-gpt2", device="cpu")
+    chat_losses = assistant.prose_losses(model, max_tokens=512)
+    base_losses = generative.window_losses(base, base_tokenizer, generative.held_out_prose("austen"), max_tokens=512)
+    assert chat_losses.shape == base_losses.shape == (4,)
+    assert abs(chat_losses.mean() - base_losses.mean()) < 0.05, "new rows in the embeddings barely change old text"
+
+
 def test_the_template_renders_and_round_trips(chat_lm):
     _, tokenizer = chat_lm
     text = tokenizer.apply_chat_template(CHAT, tokenize=False)
@@ -234,3 +245,15 @@ def test_grpo_runs_and_the_rewards_of_a_group_differ(tuned, chats, tmp_path):
     log = [row for row in trainer.state.log_history if "reward" in row]
     assert len(log) == 2
     assert all(row["frac_reward_zero_std"] < 1 for row in log), "some group's answers earned different rewards"
+
+
+def test_every_profile_has_sizes_for_every_stage():
+    from ftlab.config import ASSISTANT_CHATS, ASSISTANT_DPO, ASSISTANT_GRPO, ASSISTANT_SFT, PROFILES
+
+    for table, keys in ((ASSISTANT_SFT, {"steps", "batch_size", "learning_rate"}),
+                        (ASSISTANT_DPO, {"steps", "batch_size", "learning_rate"}),
+                        (ASSISTANT_GRPO, {"steps", "prompts", "num_generations", "learning_rate"}),
+                        (ASSISTANT_CHATS, {"max_per_task", "eval_per_task", "dpo_prompts", "dpo_samples"})):
+        assert set(table) == set(PROFILES)
+        assert all(set(sizes) == keys for sizes in table.values())
+    assert ASSISTANT_SFT["quick"]["steps"] <= ASSISTANT_SFT["standard"]["steps"] <= ASSISTANT_SFT["full"]["steps"]

@@ -112,3 +112,13 @@ def test_prompts_only_is_trls_prompt_format_with_the_reference_columns(chats):
         assert row["prompt"][-1]["role"] == "user"
     with pytest.raises(ValueError, match="no column 'messages'"):
         instructions.prompts_only(prompts)
+
+
+def test_data_sources_states_the_chats_the_code_makes(chats):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "DATA_SOURCES.md").read_text(encoding="utf-8").replace("\n", " ")
+    assert (f"{len(chats['train']):,} training chats, {len(chats['validation']):,} validation chats and "
+            f"{len(chats['test']):,} test chats") in text
+    assert f"refuse {len(instructions.OUT_OF_SCOPE)} kinds of request" in text
+    assert f"({instructions.CONTEXTS_PER_NOUN} per noun" in text

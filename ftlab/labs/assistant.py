@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
+from ftlab.assets import resolve_model
 from ftlab.config import (ASSISTANT_DPO, ASSISTANT_DPO_BETA, ASSISTANT_GRPO, ASSISTANT_MAX_ANSWER,
                           ASSISTANT_MAX_LENGTH, ASSISTANT_SFT, GENERATIVE_SCHEDULE, GENERATIVE_WARMUP,
                           GENERATIVE_WEIGHT_DECAY, SEED, Profile, get_profile)
-from ftlab.labs.generative import load_causal_lm
+from ftlab.labs.generative import held_out_prose, load_causal_lm, window_losses
 from ftlab.labs.instructions import exact_match, score_answer
 from ftlab.models import pick_device
 from ftlab.training import save_atomically
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from datasets import Dataset
+    from trl import DPOConfig, GRPOConfig, SFTConfig
 
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
 END = "<|end|>"  # ends every turn; the assistant learns to write it, and generation stops there
@@ -86,15 +93,24 @@ def save_chat_model(model, tokenizer, folder: str | Path) -> Path:
     return save_atomically(model, tokenizer, folder)
 
 
+def prose_losses(model, source: str = "austen", name: str = "tiny-gpt2", max_tokens: int | None = None) -> np.ndarray:
+    """Loss of each window of the held-out prose of `name` (lesson 07's measure of forgetting), tokenized with the
+    *pretrained* tokenizer: a chat tokenizer would join the paragraphs with END, which the base model never saw."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(name))
+    return window_losses(model, tokenizer, held_out_prose(source, name), max_tokens=max_tokens)
+
+
 def _check_messages(messages: Sequence[dict]) -> None:
     if not messages or not all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in messages):
         raise ValueError("a chat is a non-empty list of messages, each a dict with 'role' and 'content', e.g. "
                          "[{'role': 'user', 'content': 'Translate into French: I would like a coffee.'}]")
 
 
-def assistant_mask_table(tokenizer, messages: Sequence[dict]):
-    """The chat's tokens, one row each: position, id, token (decoded; a newline shows as '\\n') and is_assistant
-    (whether TRL's `assistant_only_loss` trains on it)."""
+def assistant_mask_table(tokenizer, messages: Sequence[dict]) -> pd.DataFrame:
+    """The chat's tokens, one row each (the index is the position): id, token (decoded; a newline shows as '\\n')
+    and is_assistant (whether TRL's `assistant_only_loss` trains on it)."""
     import pandas as pd
 
     _check_messages(messages)
@@ -218,7 +234,7 @@ def _make(config_class, arguments: dict):
 
 
 def sft_config(profile: Profile | str | None = None, output_dir: str | Path | None = None, *, save: bool = False,
-               seed: int = SEED, **overrides):
+               seed: int = SEED, **overrides) -> SFTConfig:
     """TRL's SFTConfig for the profile's sizes (ASSISTANT_SFT: steps, batch_size, learning_rate), with the loss on
     the assistant's tokens only; `overrides` replace any of those sizes or SFTConfig's fields."""
     from trl import SFTConfig
@@ -230,7 +246,7 @@ def sft_config(profile: Profile | str | None = None, output_dir: str | Path | No
 
 
 def dpo_config(profile: Profile | str | None = None, output_dir: str | Path | None = None, *, save: bool = False,
-               seed: int = SEED, **overrides):
+               seed: int = SEED, **overrides) -> DPOConfig:
     """TRL's DPOConfig for the profile's sizes (ASSISTANT_DPO) and ASSISTANT_DPO_BETA; `overrides` as in
     `sft_config`. Pass DPOTrainer a `ref_model` loaded from `save_chat_model`'s folder."""
     from trl import DPOConfig
@@ -242,7 +258,7 @@ def dpo_config(profile: Profile | str | None = None, output_dir: str | Path | No
 
 
 def grpo_config(profile: Profile | str | None = None, output_dir: str | Path | None = None, *, save: bool = False,
-                seed: int = SEED, **overrides):
+                seed: int = SEED, **overrides) -> GRPOConfig:
     """TRL's GRPOConfig for the profile's sizes (ASSISTANT_GRPO: steps, prompts per step, num_generations answers
     sampled per prompt, learning_rate); `overrides` as in `sft_config`. A step's batch is prompts × num_generations."""
     from trl import GRPOConfig
@@ -285,7 +301,7 @@ def length_reward(completions: list, **kwargs) -> list[float]:
 
 
 def preference_pairs(model, tokenizer, dataset, *, n_samples: int = 4, temperature: float = 1.0, seed: int = SEED,
-                     max_new_tokens: int = ASSISTANT_MAX_ANSWER, batch_size: int = 64):
+                     max_new_tokens: int = ASSISTANT_MAX_ANSWER, batch_size: int = 64) -> Dataset:
     """DPO pairs from the model's own answers: `n_samples` sampled per chat of `dataset` (columns `messages`,
     `task`, `reference`), scored with `score_answer`; chosen = the best, rejected = the worst, ties dropped.
 

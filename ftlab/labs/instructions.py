@@ -14,12 +14,16 @@ Every answer can be scored by code: `exact_match`, sentence chrF and `score_answ
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ftlab.config import SEED
 from ftlab.labs import phrasebook
 from ftlab.labs.generative import sentence_chrf
 from ftlab.labs.phrasebook import COLOURS, NOUNS, Noun
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from datasets import Dataset, DatasetDict
 
 TASKS: tuple[str, ...] = ("translate_en_fr", "translate_fr_en", "plural", "article", "context", "refusal")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -111,7 +115,7 @@ def chat_messages(user: str, answer: str | None = None, system: bool = False) ->
     return messages
 
 
-def instructions(seed: int = SEED, max_per_task: int | None = None, system: bool = False):
+def instructions(seed: int = SEED, max_per_task: int | None = None, system: bool = False) -> DatasetDict:
     """The instruction chats as a `datasets.DatasetDict` with `train`, `validation` and `test` splits.
 
     Columns: `task`, `pairing` (what is held out together, e.g. 'plural/cake'), `messages` (TRL's conversational
@@ -144,7 +148,7 @@ def instructions(seed: int = SEED, max_per_task: int | None = None, system: bool
     return DatasetDict(splits).shuffle(seed=seed)
 
 
-def prompts_only(dataset):
+def prompts_only(dataset: Dataset) -> Dataset:
     """The chats without their answers, as TRL's GRPO wants them: `prompt` (system and user) plus the dataset's
     other columns (`task`, `reference`...), which TRL hands to reward functions."""
     if "messages" not in dataset.column_names:
@@ -178,7 +182,7 @@ def score_answer(task: str, answer: str, reference: str) -> float:
     return PARTIAL_CREDIT * sentence_chrf(_normalise(answer), _normalise(reference)) / 100
 
 
-def score_answers(tasks: Sequence[str], answers: Sequence[str], references: Sequence[str]):
+def score_answers(tasks: Sequence[str], answers: Sequence[str], references: Sequence[str]) -> pd.DataFrame:
     """One row per answer: task, answer, reference, exact (0/1), chrF (0–100) and score (`score_answer`)."""
     import pandas as pd
 
@@ -193,7 +197,7 @@ def score_answers(tasks: Sequence[str], answers: Sequence[str], references: Sequ
     })
 
 
-def scores_by_task(scored) -> "pd.DataFrame":  # noqa: F821 - pandas is imported where it is used
+def scores_by_task(scored: pd.DataFrame) -> pd.DataFrame:
     """Mean exact match, chrF and score per task (and over all answers, 'all'), with the number of answers."""
     table = scored.groupby("task")[["exact", "chrF", "score"]].mean()
     table["n"] = scored.groupby("task").size()
