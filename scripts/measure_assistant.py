@@ -94,7 +94,8 @@ def main() -> None:
     train(SFTTrainer(model=model, args=args, train_dataset=chats["train"], processing_class=tokenizer), "SFT",
           args.max_steps)
     sft_scores = score(model.eval(), tokenizer, "SFT", base_scores)
-    folder = assistant.save_chat_model(model, tokenizer, tempfile.mkdtemp(prefix="ftlab-assistant-") + "/sft")
+    scratch = tempfile.TemporaryDirectory(prefix="ftlab-measure-")
+    folder = assistant.save_chat_model(model, tokenizer, scratch.name + "/sft")
 
     stages = options.stages.split(",")
     if "dpo" in stages:
@@ -118,6 +119,7 @@ def main() -> None:
                           train_dataset=instructions.prompts_only(chats["train"]), processing_class=tokenizer),
               f"GRPO ({options.grpo_reward} reward)", args.max_steps)
         score(policy.eval(), tokenizer, "GRPO", sft_scores)
+    scratch.cleanup()
 
 
 if __name__ == "__main__":

@@ -137,6 +137,9 @@ def test_configs_follow_the_profile_and_save_nothing(tmp_path):
         assistant.grpo_config("quick", tmp_path, num_generations=1)
     with pytest.raises(ValueError, match="steps and batch_size"):
         assistant.sft_config("quick", tmp_path, steps=0)
+    with pytest.raises(ValueError, match="pass output_dir"):
+        assistant.sft_config("quick", save=True)
+    assert assistant.sft_config("quick").output_dir == assistant.grpo_config("quick").output_dir, "one scratch folder"
     with pytest.raises(TypeError, match="no field 'learning_rat'"):
         assistant.sft_config("quick", tmp_path, learning_rat=1e-3)
 

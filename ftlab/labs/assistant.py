@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
 END = "<|end|>"  # ends every turn; the assistant learns to write it, and generation stops there
+SCRATCH = "ftlab-assistant-scratch"  # the Trainer's output folder (in the system's temporary folder) when none is given
 
 # Each message: its role token, a newline, the content, <|end|>, a newline. The assistant's content and its <|end|>
 # are the generation block: what the model is trained to write, and what a generation prompt leaves it to write.
@@ -206,12 +207,18 @@ def _sizes(table: dict[str, dict], profile: Profile | str | None) -> dict:
 
 
 def _common(output_dir, save: bool, steps: int, batch_size: int, learning_rate: float, seed: int) -> dict:
-    """The TrainingArguments every stage shares: CPU unless a GPU is there, float32, no reports, nothing saved."""
+    """The TrainingArguments every stage shares: CPU unless a GPU is there, float32, no reports, nothing saved.
+
+    Without `output_dir` the Trainer is pointed at one shared scratch folder (it creates the folder, but writes
+    nothing there when nothing is saved), rather than leaving a new empty folder behind at every call.
+    """
     if steps < 1 or batch_size < 1 or learning_rate <= 0:
         raise ValueError(f"steps and batch_size must be at least 1 and learning_rate above 0; got steps={steps}, "
                          f"batch_size={batch_size}, learning_rate={learning_rate}")
+    if save and output_dir is None:
+        raise ValueError("save=True writes a checkpoint: pass output_dir, the folder it should go to")
     return dict(
-        output_dir=str(output_dir or tempfile.mkdtemp(prefix="ftlab-assistant-")), max_steps=steps,
+        output_dir=str(output_dir or Path(tempfile.gettempdir()) / SCRATCH), max_steps=steps,
         per_device_train_batch_size=batch_size, learning_rate=learning_rate, lr_scheduler_type=GENERATIVE_SCHEDULE,
         warmup_steps=GENERATIVE_WARMUP, weight_decay=GENERATIVE_WEIGHT_DECAY, logging_steps=max(steps // 20, 1),
         save_strategy="steps" if save else "no", save_steps=steps, save_total_limit=1 if save else None,
