@@ -7,7 +7,7 @@ Grouped by role, in layers; a module imports only from the layers below its own 
   lengths), `models` (load, batched inference, zero-shot), `evaluate` (scores);
 - `training/`: the plain loop, the `Trainer` set-up, runs saved atomically, cheaper ways to fine-tune, `ftlab train`;
 - `serving/`: a model folder loaded safely, the HTTP service, the model card;
-- `labs/`: code for one lesson's experiments (lesson 06's pitfalls, lesson 07's generative tools and phrasebook,
+- `labs/`: code for one lesson's experiments (lesson 06's pitfalls, lesson 07's generative tools and phrasebook, lesson 09's chats and chat tools,
   lesson 10's project data and baselines);
 - `course/`: the lesson start, the exercise generator and self-checks, the Colab cells, the widgets;
 - `cli` on top: `ftlab doctor`, `ftlab train`, `ftlab serve`.
