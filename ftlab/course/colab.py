@@ -53,11 +53,10 @@ def badge_source(url: str, notebook: str) -> str:
 
 def _extra_install(notebook: str) -> str:
     """The pip line a notebook needs beyond the course: the data set of a lesson that ships with --no-deps."""
-    stem = Path(notebook).stem
-    names = [asset for lesson, asset in NOTEBOOK_ASSETS.items() if stem == lesson]
-    if not names:
+    name = NOTEBOOK_ASSETS.get(Path(notebook).stem)
+    if name is None:
         return ""
-    asset = ASSETS[names[0]]
+    asset = ASSETS[name]
     flags = '"--no-deps", ' if asset.no_deps else ""
     return (f'\n    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", {flags}"{asset.pip_name()}"], '
             f"check=True)")

@@ -201,9 +201,11 @@ def chat(model, tokenizer, chats: Sequence[Sequence[dict]], **options) -> list[s
     return [answers[0] for answers in sample_chats(model, tokenizer, chats, sample=False, **options)]
 
 
-def _sizes(table: dict[str, dict], profile: Profile | str | None) -> dict:
+def _sizes(table: dict[str, dict], profile: Profile | str | None, overrides: dict) -> dict:
+    """The profile's sizes from `table`, with any of them given in `overrides` taken out of it and used instead."""
     name = profile.name if isinstance(profile, Profile) else get_profile(profile).name
-    return dict(table[name])
+    sizes = dict(table[name])
+    return sizes | {key: overrides.pop(key) for key in list(sizes) if key in overrides}
 
 
 def _common(output_dir, save: bool, steps: int, batch_size: int, learning_rate: float, seed: int) -> dict:
@@ -246,8 +248,7 @@ def sft_config(profile: Profile | str | None = None, output_dir: str | Path | No
     the assistant's tokens only; `overrides` replace any of those sizes or SFTConfig's fields."""
     from trl import SFTConfig
 
-    sizes = _sizes(ASSISTANT_SFT, profile) | {k: overrides.pop(k) for k in ("steps", "batch_size", "learning_rate")
-                                              if k in overrides}
+    sizes = _sizes(ASSISTANT_SFT, profile, overrides)
     args = _common(output_dir, save, sizes["steps"], sizes["batch_size"], sizes["learning_rate"], seed)
     return _make(SFTConfig, args | dict(assistant_only_loss=True, max_length=ASSISTANT_MAX_LENGTH) | overrides)
 
@@ -258,8 +259,7 @@ def dpo_config(profile: Profile | str | None = None, output_dir: str | Path | No
     `sft_config`. Pass DPOTrainer a `ref_model` loaded from `save_chat_model`'s folder."""
     from trl import DPOConfig
 
-    sizes = _sizes(ASSISTANT_DPO, profile) | {k: overrides.pop(k) for k in ("steps", "batch_size", "learning_rate")
-                                              if k in overrides}
+    sizes = _sizes(ASSISTANT_DPO, profile, overrides)
     args = _common(output_dir, save, sizes["steps"], sizes["batch_size"], sizes["learning_rate"], seed)
     return _make(DPOConfig, args | dict(beta=ASSISTANT_DPO_BETA, max_length=ASSISTANT_MAX_LENGTH) | overrides)
 
@@ -270,8 +270,7 @@ def grpo_config(profile: Profile | str | None = None, output_dir: str | Path | N
     sampled per prompt, learning_rate); `overrides` as in `sft_config`. A step's batch is prompts × num_generations."""
     from trl import GRPOConfig
 
-    keys = ("steps", "prompts", "num_generations", "learning_rate")
-    sizes = _sizes(ASSISTANT_GRPO, profile) | {k: overrides.pop(k) for k in keys if k in overrides}
+    sizes = _sizes(ASSISTANT_GRPO, profile, overrides)
     if sizes["num_generations"] < 2:
         raise ValueError(f"num_generations must be at least 2 (got {sizes['num_generations']}): GRPO compares "
                          f"each answer with the others sampled for the same prompt")

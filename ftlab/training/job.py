@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlab import data
+from ftlab.audit import token_lengths
 from ftlab.config import LABELS, MAX_GRAD_NORM, PROFILES, RUN_INFO, SEED, WARMUP, WEIGHT_DECAY
 from ftlab.evaluate import scores_from_logits
 from ftlab.models import load_classifier, load_tokenizer
@@ -146,8 +147,7 @@ def _sample_by_label(part, n: int | None, seed: int):
 
 def truncated(texts, tokenizer, max_length: int) -> int:
     """How many of `texts` have more than `max_length` tokens (special tokens included): those training cuts."""
-    lengths = tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
-    return sum(len(ids) > max_length for ids in lengths)
+    return int((token_lengths(texts, tokenizer) > max_length).sum())
 
 
 def describe_data(summary: dict, max_length: int) -> str:
