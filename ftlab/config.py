@@ -106,7 +106,7 @@ ASSISTANT_GRPO: dict[str, dict] = {
 # of them), `eval_per_task` held-out chats of each task scored before and after (None: all), and `dpo_prompts`
 # training chats the SFT model answers `dpo_samples` times each to make DPO's preference pairs.
 ASSISTANT_CHATS: dict[str, dict] = {
-    "quick": dict(max_per_task=200, eval_per_task=24, dpo_prompts=128, dpo_samples=4),
+    "quick": dict(max_per_task=200, eval_per_task=24, dpo_prompts=64, dpo_samples=4),
     "standard": dict(max_per_task=None, eval_per_task=None, dpo_prompts=512, dpo_samples=4),
     "full": dict(max_per_task=None, eval_per_task=None, dpo_prompts=2000, dpo_samples=8),
 }

@@ -109,7 +109,9 @@ def test_batched_chat_answers_match_one_by_one_and_stop_at_the_end_of_the_turn(c
     assert tokenizer.padding_side == "right"
     stop = assistant._stop_ids(tokenizer)
     ids = tokenizer(" un café" + END + " et" + "<|user|>")["input_ids"]
-    assert assistant._answer(tokenizer, ids, stop) == "un café"
+    assert assistant._answer(tokenizer, ids, stop) == ("un café", True, ids.index(tokenizer.convert_tokens_to_ids(END)))
+    role_first = tokenizer(" un café" + "<|user|>")["input_ids"]
+    assert assistant._answer(tokenizer, role_first, stop)[:2] == ("un café", False), "a role token is no END"
     sampled = assistant.sample_chats(model, tokenizer, prompts, n=3, max_new_tokens=6, seed=1)
     assert [len(s) for s in sampled] == [3, 3]
     assert sampled == assistant.sample_chats(model, tokenizer, prompts, n=3, max_new_tokens=6, seed=1)
@@ -260,3 +262,77 @@ def test_every_profile_has_sizes_for_every_stage():
         assert set(table) == set(PROFILES)
         assert all(set(sizes) == keys for sizes in table.values())
     assert ASSISTANT_SFT["quick"]["steps"] <= ASSISTANT_SFT["standard"]["steps"] <= ASSISTANT_SFT["full"]["steps"]
+
+
+def test_answer_chats_scores_and_records_the_end_of_the_turn_and_refusals(tuned, chats):
+    model, tokenizer, _, _ = tuned
+    requests = chats["test"].filter(lambda row: row["task"] in ("refusal", "plural")).select(range(8))
+    table = assistant.answer_chats(model, tokenizer, requests, max_new_tokens=16)
+    assert list(table["task"]) == list(requests["task"]) and len(table) == 8
+    assert set(table.columns) >= {"answer", "score", "exact", "ended", "tokens", "refused"}
+    assert table["refused"].equals(table["answer"] == REFUSAL)
+    assert (table.loc[~table["ended"], "tokens"] == 16).all(), "an answer that did not end ran to the limit"
+    assert (table.loc[table["ended"], "tokens"] < 16).all()
+    shares = assistant.behaviour(table)
+    assert shares["refuses out-of-scope requests"] == table.loc[table["task"] == "refusal", "refused"].mean()
+    assert shares["mean score"] == pytest.approx(table["score"].mean())
+
+
+def test_the_base_model_never_ends_its_turn(chat_lm, chats):
+    model, tokenizer = chat_lm
+    table = assistant.answer_chats(model, tokenizer, chats["validation"].select(range(4)), max_new_tokens=12)
+    assert not table["ended"].any() and (table["tokens"] == 12).all()
+
+
+def test_zero_spread_share_counts_groups_whose_rewards_are_all_equal():
+    samples = [["les chats", "les chats"], ["le chat", "les chats"], ["x", "yy"]]
+    tasks = ["plural"] * 3
+    references = ["les chats"] * 3
+    assert assistant.zero_spread_share(samples, tasks, references, assistant.exact_reward) == pytest.approx(2 / 3)
+    assert assistant.zero_spread_share(samples, tasks, references, assistant.length_reward) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="one task and one reference per group"):
+        assistant.zero_spread_share(samples, tasks[:2], references, assistant.reward)
+
+
+def test_packed_chats_are_kept_apart_only_when_positions_restart(chat_lm):
+    model, tokenizer = chat_lm
+    difference = assistant.packed_difference(model, tokenizer, [CHAT, TWO_TURNS, CHAT[1:]])
+    assert difference["restarted"] < 1e-3, "each chat of a pack is computed as if alone"
+    assert difference["running"] > 0.1, "without restarting positions a chat reads the ones before it"
+
+
+def test_batch_shapes_of_padded_and_packed_trainers(chats, tmp_path):
+    pytest.importorskip("trl")
+    from trl import SFTTrainer
+
+    shapes = {}
+    for name, layout in {"padded": dict(batch_size=8), "packed": dict(batch_size=2, packing=True)}.items():
+        model, tokenizer = assistant.load_chat_model("tiny-gpt2", device="cpu")
+        trainer = SFTTrainer(model=model, args=assistant.sft_config("quick", tmp_path, steps=1, **layout),
+                             train_dataset=chats["train"], processing_class=tokenizer)
+        shapes[name] = assistant.batch_shapes(trainer, n_batches=3)
+    padded, packed = shapes["padded"], shapes["packed"]
+    assert len(padded) == len(packed) == 3
+    assert (padded["rows"] == 8).all() and (padded["tokens"] < padded["positions"]).all(), "padding is there"
+    assert (packed["rows"] == 1).all() and (packed["tokens"] == packed["positions"]).all(), "one row, no padding"
+    assert (packed["length"] <= 2 * 128).all()
+
+
+def test_at_scale_grows_time_with_the_parameters_and_counts_training_memory():
+    import pandas as pd
+
+    costs = pd.DataFrame({"seconds": [10.0, 5.0], "tokens": [1000, 500]}, index=["SFT", "DPO"])
+    scaled = assistant.at_scale(costs, 5_000_000, factor=1000)
+    assert scaled.loc["SFT", "hours on this machine"] == pytest.approx(10 * 1000 / 3600)
+    assert scaled.loc["SFT", "weights, gradients and AdamW (GB)"] == pytest.approx(16 * 5e9 / 1e9)
+    assert scaled.loc["DPO", "weights, gradients and AdamW (GB)"] == pytest.approx(20 * 5e9 / 1e9)
+    assert scaled.iloc[0, 0] == pytest.approx(6 * 5e6 * 1000 / 10 / 1e9)
+    with pytest.raises(ValueError, match="unknown stages"):
+        assistant.at_scale(costs.rename(index={"DPO": "PPO"}), 5_000_000)
+
+
+def test_training_log_holds_the_logged_steps(tuned):
+    _, _, trainer, _ = tuned
+    log = assistant.training_log(trainer)
+    assert list(log.index) == list(range(1, trainer.state.global_step + 1))
+    assert {"loss", "mean_token_accuracy", "num_tokens"} <= set(log.columns)

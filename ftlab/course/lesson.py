@@ -20,6 +20,7 @@ LESSONS: dict[str, str] = {
     "06_pitfalls": "Pitfalls: seed variance, data efficiency, overfitting, learning rate, label noise, topics, forgetting",
     "07_generative": "A generative model: a tiny GPT-2 fine-tuned to translate a phrasebook, masking, decoding, forgetting",
     "08_efficient": "Efficient fine-tuning: full vs head vs frozen layers vs LoRA, memory, accumulation, precision, processes",
+    "09_assistant": "An assistant: chat template and loss mask, SFT, packing, DPO and GRPO with TRL, a gamed reward, cost",
     "10_project": "Your own project: look at your file, clean it, baselines, fine-tune, decide on validation, card, serve",
 }
 
