@@ -88,7 +88,7 @@ GENERATIVE_WEIGHT_DECAY = 0.01
 # learning rates DPO and GRPO leave the held-out score within ±0.02; at 5e-4 (DPO past 2 epochs of its pairs, GRPO)
 # they lowered it.
 ASSISTANT_SFT: dict[str, dict] = {
-    "quick": dict(steps=100, batch_size=16, learning_rate=2e-3),
+    "quick": dict(steps=80, batch_size=16, learning_rate=2e-3),
     "standard": dict(steps=400, batch_size=32, learning_rate=1e-3),
     "full": dict(steps=1500, batch_size=32, learning_rate=5e-4),
 }

@@ -58,10 +58,12 @@ def test_gains_table_and_test_choice():
              "SFT+GRPO": result(0.0, -0.01, 0.01)}
     table = findings.gains_table(gains, {"SFT": "base", "SFT+DPO": "SFT", "SFT+GRPO": "SFT"})
     assert table.loc["SFT+DPO", "against"] == "SFT" and table.loc["SFT", "interval"] == "+0.220 to +0.340"
-    means = pd.Series({"SFT": 0.35, "SFT+DPO": 0.36, "SFT+GRPO": 0.34})
-    assert "a loss" in findings.test_choice("SFT+DPO", means, gains)
-    assert "no difference beyond noise" in findings.test_choice("SFT+GRPO", means, gains)
-    assert "against SFT alone" not in findings.test_choice("SFT", means, gains)
+    seen = {"SFT+DPO": result(0.02, 0.01, 0.03), "SFT+GRPO": result(0.0, -0.01, 0.01)}
+    assert "Kept: **SFT+DPO**" in findings.test_choice("SFT+DPO", seen, gains)
+    assert "a loss" in findings.test_choice("SFT+DPO", seen, gains)
+    assert "no difference beyond noise" in findings.test_choice("SFT+GRPO", seen, gains)
+    text = findings.test_choice("SFT", seen, gains)
+    assert "no later stage beat it" in text and "on the test: " not in text
 
 
 def test_forgetting_compares_with_the_base_and_with_sft():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
@@ -96,7 +97,7 @@ def check_chat_template(template: Any, model: str = "tiny-gpt2") -> None:
     """
     require(isinstance(template, str) and template.strip(),
             f"the template should be a Jinja program in a string, got {type(template).__name__}")
-    require("generation" in template, "your template has no {% generation %} … {% endgeneration %} block: without "
+    require(re.search(r"\{%-?\s*generation\s*-?%\}", template) is not None, "your template has no {% generation %} … {% endgeneration %} block: without "
                                       "it no token is marked, and TRL's assistant_only_loss has nothing to train on")
     _, tokenizer = assistant.load_chat_model(model, device="cpu")
     expected = {}

@@ -87,15 +87,19 @@ def gains_table(gains: Mapping[str, Mapping[str, float]], against: Mapping[str, 
                          for name, g in gains.items()]).set_index("stage")
 
 
-def test_choice(chosen: str, validation_means: pd.Series, gains: Mapping[str, Mapping[str, float]]) -> str:
-    """The assistant chosen on validation and what the test says about it."""
-    others = ", ".join(f"{name} {value:.3f}" for name, value in validation_means.items() if name != chosen)
-    text = (f"Chosen on validation: **{chosen}** (mean score {validation_means[chosen]:.3f}; {others}). "
-            f"On the test, SFT beats the base model by {gains['SFT']['difference']:+.3f} "
-            f"({gains['SFT']['low']:+.3f} to {gains['SFT']['high']:+.3f}).")
+def test_choice(chosen: str, validation_gains: Mapping[str, Mapping[str, float]],
+                gains: Mapping[str, Mapping[str, float]]) -> str:
+    """The assistant chosen on validation (`validation_gains`: each later stage against SFT there) and what the test
+    says about it (`gains`: each stage against the one before it on the test)."""
+    seen = "; ".join(f"{name} {g['difference']:+.3f} ({g['low']:+.3f} to {g['high']:+.3f})"
+                     for name, g in validation_gains.items())
+    text = f"On validation, against SFT alone: {seen}. Kept: **{chosen}**"
+    text += (". " if chosen != "SFT" else ", since no later stage beat it beyond noise. ")
+    text += (f"On the test, SFT beats the base model by {gains['SFT']['difference']:+.3f} "
+             f"({gains['SFT']['low']:+.3f} to {gains['SFT']['high']:+.3f}).")
     if chosen != "SFT":
         g = gains[chosen]
-        verdict = ("a gain" if g["low"] > 0 else "a loss" if g["high"] < 0 else "no difference beyond noise")
+        verdict = "a gain" if g["low"] > 0 else "a loss" if g["high"] < 0 else "no difference beyond noise"
         text += (f" {chosen} against SFT alone on the test: {g['difference']:+.3f} ({g['low']:+.3f} to "
                  f"{g['high']:+.3f}), {verdict}.")
     return text
