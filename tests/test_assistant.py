@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ftlab.labs import assistant, instructions
+from ftlab.labs import assistant, chat_measures, instructions
 from ftlab.labs.assistant import END, ROLE_TOKENS
 from ftlab.labs.instructions import REFUSAL
 
@@ -267,20 +267,20 @@ def test_every_profile_has_sizes_for_every_stage():
 def test_answer_chats_scores_and_records_the_end_of_the_turn_and_refusals(tuned, chats):
     model, tokenizer, _, _ = tuned
     requests = chats["test"].filter(lambda row: row["task"] in ("refusal", "plural")).select(range(8))
-    table = assistant.answer_chats(model, tokenizer, requests, max_new_tokens=16)
+    table = chat_measures.answer_chats(model, tokenizer, requests, max_new_tokens=16)
     assert list(table["task"]) == list(requests["task"]) and len(table) == 8
     assert set(table.columns) >= {"answer", "score", "exact", "ended", "tokens", "refused"}
     assert table["refused"].equals(table["answer"] == REFUSAL)
     assert (table.loc[~table["ended"], "tokens"] == 16).all(), "an answer that did not end ran to the limit"
     assert (table.loc[table["ended"], "tokens"] < 16).all()
-    shares = assistant.behaviour(table)
+    shares = chat_measures.behaviour(table)
     assert shares["refuses out-of-scope requests"] == table.loc[table["task"] == "refusal", "refused"].mean()
     assert shares["mean score"] == pytest.approx(table["score"].mean())
 
 
 def test_the_base_model_never_ends_its_turn(chat_lm, chats):
     model, tokenizer = chat_lm
-    table = assistant.answer_chats(model, tokenizer, chats["validation"].select(range(4)), max_new_tokens=12)
+    table = chat_measures.answer_chats(model, tokenizer, chats["validation"].select(range(4)), max_new_tokens=12)
     assert not table["ended"].any() and (table["tokens"] == 12).all()
 
 
@@ -288,15 +288,15 @@ def test_zero_spread_share_counts_groups_whose_rewards_are_all_equal():
     samples = [["les chats", "les chats"], ["le chat", "les chats"], ["x", "yy"]]
     tasks = ["plural"] * 3
     references = ["les chats"] * 3
-    assert assistant.zero_spread_share(samples, tasks, references, assistant.exact_reward) == pytest.approx(2 / 3)
-    assert assistant.zero_spread_share(samples, tasks, references, assistant.length_reward) == pytest.approx(1 / 3)
+    assert chat_measures.zero_spread_share(samples, tasks, references, assistant.exact_reward) == pytest.approx(2 / 3)
+    assert chat_measures.zero_spread_share(samples, tasks, references, assistant.length_reward) == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="one task and one reference per group"):
-        assistant.zero_spread_share(samples, tasks[:2], references, assistant.reward)
+        chat_measures.zero_spread_share(samples, tasks[:2], references, assistant.reward)
 
 
 def test_packed_chats_are_kept_apart_only_when_positions_restart(chat_lm):
     model, tokenizer = chat_lm
-    difference = assistant.packed_difference(model, tokenizer, [CHAT, TWO_TURNS, CHAT[1:]])
+    difference = chat_measures.packed_difference(model, tokenizer, [CHAT, TWO_TURNS, CHAT[1:]])
     assert difference["restarted"] < 1e-3, "each chat of a pack is computed as if alone"
     assert difference["running"] > 0.1, "without restarting positions a chat reads the ones before it"
 
@@ -310,7 +310,7 @@ def test_batch_shapes_of_padded_and_packed_trainers(chats, tmp_path):
         model, tokenizer = assistant.load_chat_model("tiny-gpt2", device="cpu")
         trainer = SFTTrainer(model=model, args=assistant.sft_config("quick", tmp_path, steps=1, **layout),
                              train_dataset=chats["train"], processing_class=tokenizer)
-        shapes[name] = assistant.batch_shapes(trainer, n_batches=3)
+        shapes[name] = chat_measures.batch_shapes(trainer, n_batches=3)
     padded, packed = shapes["padded"], shapes["packed"]
     assert len(padded) == len(packed) == 3
     assert (padded["rows"] == 8).all() and (padded["tokens"] < padded["positions"]).all(), "padding is there"
@@ -322,17 +322,17 @@ def test_at_scale_grows_time_with_the_parameters_and_counts_training_memory():
     import pandas as pd
 
     costs = pd.DataFrame({"seconds": [10.0, 5.0], "tokens": [1000, 500]}, index=["SFT", "DPO"])
-    scaled = assistant.at_scale(costs, 5_000_000, factor=1000)
+    scaled = chat_measures.at_scale(costs, 5_000_000, factor=1000)
     assert scaled.loc["SFT", "hours on this machine"] == pytest.approx(10 * 1000 / 3600)
     assert scaled.loc["SFT", "weights, gradients and AdamW (GB)"] == pytest.approx(16 * 5e9 / 1e9)
     assert scaled.loc["DPO", "weights, gradients and AdamW (GB)"] == pytest.approx(20 * 5e9 / 1e9)
     assert scaled.iloc[0, 0] == pytest.approx(6 * 5e6 * 1000 / 10 / 1e9)
     with pytest.raises(ValueError, match="unknown stages"):
-        assistant.at_scale(costs.rename(index={"DPO": "PPO"}), 5_000_000)
+        chat_measures.at_scale(costs.rename(index={"DPO": "PPO"}), 5_000_000)
 
 
 def test_training_log_holds_the_logged_steps(tuned):
     _, _, trainer, _ = tuned
-    log = assistant.training_log(trainer)
+    log = chat_measures.training_log(trainer)
     assert list(log.index) == list(range(1, trainer.state.global_step + 1))
     assert {"loss", "mean_token_accuracy", "num_tokens"} <= set(log.columns)
