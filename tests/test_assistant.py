@@ -336,3 +336,18 @@ def test_training_log_holds_the_logged_steps(tuned):
     log = chat_measures.training_log(trainer)
     assert list(log.index) == list(range(1, trainer.state.global_step + 1))
     assert {"loss", "mean_token_accuracy", "num_tokens"} <= set(log.columns)
+
+
+def test_paired_by_task_compares_stages_on_the_same_requests():
+    import pandas as pd
+
+    tasks = ["plural"] * 4 + ["refusal"] * 4
+    base = pd.DataFrame({"task": tasks, "reference": list("abcdefgh"), "score": [0.0] * 8})
+    tuned = base.assign(score=[1.0] * 4 + [0.0] * 4)
+    table = chat_measures.paired_by_task({"base": base, "SFT": tuned}, {"SFT": "base"})
+    assert list(table.index) == ["plural", "refusal", "all"] and list(table.columns) == ["SFT − base"]
+    assert table.loc["plural", "SFT − base"] == "+1.000 (+1.000 to +1.000)"
+    assert table.loc["refusal", "SFT − base"] == "+0.000 (+0.000 to +0.000)"
+    assert table.loc["all", "SFT − base"].startswith("+0.500 (")
+    with pytest.raises(ValueError, match="same requests in the same order"):
+        chat_measures.paired_by_task({"base": base, "SFT": tuned.iloc[::-1]}, {"SFT": "base"})

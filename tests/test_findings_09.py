@@ -53,11 +53,9 @@ def test_gamed_reports_length_and_score():
     assert "**12.0**" in text and "**23.0**" in text and "**0.300**" in text and "100% → 90%" in text
 
 
-def test_gains_table_and_test_choice():
+def test_test_choice():
     gains = {"SFT": result(0.28, 0.22, 0.34), "SFT+DPO": result(-0.01, -0.02, -0.002),
              "SFT+GRPO": result(0.0, -0.01, 0.01)}
-    table = findings.gains_table(gains, {"SFT": "base", "SFT+DPO": "SFT", "SFT+GRPO": "SFT"})
-    assert table.loc["SFT+DPO", "against"] == "SFT" and table.loc["SFT", "interval"] == "+0.220 to +0.340"
     seen = {"SFT+DPO": result(0.02, 0.01, 0.03), "SFT+GRPO": result(0.0, -0.01, 0.01)}
     assert "Kept: **SFT+DPO**" in findings.test_choice("SFT+DPO", seen, gains)
     assert "a loss" in findings.test_choice("SFT+DPO", seen, gains)

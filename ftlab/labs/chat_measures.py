@@ -144,3 +144,28 @@ def training_log(trainer) -> pd.DataFrame:
 
     rows = [row for row in trainer.state.log_history if "loss" in row and "train_runtime" not in row]
     return pd.DataFrame(rows).set_index("step")
+
+
+def paired_by_task(answered: dict[str, pd.DataFrame], against: dict[str, str], *, confidence: float = 0.95,
+                   seed: int = 0) -> pd.DataFrame:
+    """Per task (and over all requests, 'all'), the difference in mean score between each stage and the one it is
+    compared with (`against`: {'SFT': 'base', ...}) with its paired bootstrap interval, as '+0.120 (+0.080 to
+    +0.160)'. `answered` maps each stage to its `answer_chats` table; all of them must score the same requests."""
+    import pandas as pd
+
+    from ftlab.labs.generative import paired_bootstrap_mean
+    from ftlab.labs.instructions import TASKS
+
+    columns = {}
+    for name, other in against.items():
+        a, b = answered[name], answered[other]
+        if list(a["task"]) != list(b["task"]) or list(a["reference"]) != list(b["reference"]):
+            raise ValueError(f"{name} and {other} did not answer the same requests in the same order: score both "
+                             f"with answer_chats on the same data set")
+        cells = {}
+        for task in [t for t in TASKS if t in set(a["task"])] + ["all"]:
+            rows = a["task"] == task if task != "all" else a["task"] == a["task"]
+            r = paired_bootstrap_mean(a.loc[rows, "score"], b.loc[rows, "score"], confidence=confidence, seed=seed)
+            cells[task] = f"{r['difference']:+.3f} ({r['low']:+.3f} to {r['high']:+.3f})"
+        columns[f"{name} − {other}"] = cells
+    return pd.DataFrame(columns)

@@ -79,14 +79,6 @@ def gamed(table: pd.DataFrame) -> str:
             f"The policy did what it was paid for.")
 
 
-def gains_table(gains: Mapping[str, Mapping[str, float]], against: Mapping[str, str]) -> pd.DataFrame:
-    """The test's paired differences as a table: one row per stage, the stage it is compared with, the difference
-    and its interval."""
-    return pd.DataFrame([{"stage": name, "against": against[name], "difference": round(g["difference"], 3),
-                          "interval": f"{g['low']:+.3f} to {g['high']:+.3f}", "requests": g["n_items"]}
-                         for name, g in gains.items()]).set_index("stage")
-
-
 def test_choice(chosen: str, validation_gains: Mapping[str, Mapping[str, float]],
                 gains: Mapping[str, Mapping[str, float]]) -> str:
     """The assistant chosen on validation (`validation_gains`: each later stage against SFT there) and what the test
