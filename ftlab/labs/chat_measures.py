@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from ftlab.labs.assistant import sample_chats
-from ftlab.labs.instructions import REFUSAL, exact_match, score_answers
+from ftlab.labs.generative import paired_bootstrap_mean
+from ftlab.labs.instructions import REFUSAL, TASKS, exact_match, score_answers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -152,9 +153,6 @@ def paired_by_task(answered: dict[str, pd.DataFrame], against: dict[str, str], *
     compared with (`against`: {'SFT': 'base', ...}) with its paired bootstrap interval, as '+0.120 (+0.080 to
     +0.160)'. `answered` maps each stage to its `answer_chats` table; all of them must score the same requests."""
     import pandas as pd
-
-    from ftlab.labs.generative import paired_bootstrap_mean
-    from ftlab.labs.instructions import TASKS
 
     columns = {}
     for name, other in against.items():
