@@ -10,6 +10,9 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 os.environ.setdefault("FTLAB_LIVE_PLOT", "0")  # print training progress as text instead of redrawing plots
+# Training runs in float32 on every machine, so results compare across processors; tests/test_precision.py tests
+# the measured choice (auto) itself.
+os.environ.setdefault("FTLAB_PRECISION", "fp32")
 # Models that one notebook trains and the next reuses live in a fresh folder for each test session.
 os.environ.setdefault("FTLAB_RUNS_DIR", tempfile.mkdtemp(prefix="ftlab-test-runs-"))
 

@@ -1,13 +1,16 @@
 """How fast does the course fine-tune on this machine, and how much do its settings buy?
 
-Trains the course's encoder on the same 1,000 training tweets twice, in one process:
+Trains the course's encoder on the same 1,000 training tweets, in one process:
 
-- **course**: dynamic padding (each batch padded to its own longest tweet), batches grouped by length,
-  one torch thread per core — the settings the lessons use (`ftlab.training`);
-- **naive**: the usual tutorial set-up — every tweet padded to 128 tokens, random order.
+- **naive**: the usual tutorial set-up — every tweet padded to 128 tokens, random order, float32;
+- **course fp32**: dynamic padding (each batch padded to its own longest tweet), batches grouped by length,
+  one torch thread per core — the settings the lessons use (`ftlab.training`), in float32;
+- **course bf16**: the same in bfloat16 autocast, when `ftlab.training.precision` chose it on this machine (or
+  with `--bf16`, to measure it anyway).
 
-It prints samples per second for both and their ratio, and the achieved FLOP/s against a rough estimate of
-this CPU's peak. Run:  python benchmarks/train_speed.py  [--examples 1000] [--epochs 1]
+It prints samples per second for each and their ratio to naive, the achieved FLOP/s against a rough estimate of
+this CPU's float32 peak, and the precision the course chose here and why.
+Run:  python benchmarks/train_speed.py  [--examples 1000] [--epochs 1] [--bf16]
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ def cpu_peak_flops(threads: int) -> tuple[float, str]:
     return threads * clock * per_cycle, f"{name}, {threads} threads × {clock / 1e9:.2f} GHz × {per_cycle} FLOP/cycle"
 
 
-def run(setup: str, examples: int, epochs: float, seed: int = 42) -> dict:
-    """Train once with the `course` or `naive` set-up; return time, samples/s and tokens computed."""
+def run(setup: str, examples: int, epochs: float, seed: int = 42, bf16: bool = False) -> dict:
+    """Train once with the `course` or `naive` set-up (bfloat16 autocast if `bf16`); return time, samples/s and
+    tokens computed."""
     import numpy as np
     import torch
     from transformers import DataCollatorWithPadding, Trainer, set_seed
@@ -59,7 +63,7 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42) -> dict:
     model = models.load_classifier(profile.model, device="cpu")
     args = training.training_arguments(
         f"/tmp/ftlab-bench-{setup}", learning_rate=1e-4, epochs=epochs, batch_size=32, seed=seed,
-        group_by_length=(setup == "course"), eval_strategy="no", logging_strategy="no", disable_tqdm=True,
+        group_by_length=(setup == "course"), eval_strategy="no", logging_strategy="no", disable_tqdm=True, bf16=bf16,
     )
     computed_tokens = 0
 
@@ -76,7 +80,7 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42) -> dict:
     n_params = sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
     flops = 6 * n_params * computed_tokens  # forward + backward of the dense layers; attention is small here
     real_tokens = int(np.sum([len(ids) for ids in data.tokenize(dataset, tokenizer, 128)["input_ids"]])) * epochs
-    return {"setup": setup, "seconds": seconds, "samples_per_s": examples * epochs / seconds,
+    return {"setup": f"{setup} {'bf16' if bf16 else 'fp32'}", "seconds": seconds, "samples_per_s": examples * epochs / seconds,
             "computed_tokens": computed_tokens, "real_tokens": real_tokens, "flops_per_s": flops / seconds,
             "threads": torch.get_num_threads()}
 
@@ -85,22 +89,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--bf16", action="store_true", help="also measure bfloat16 where the course chose float32")
     args = parser.parse_args()
 
+    import torch
+
     from ftlab.models import set_cpu_threads
+    from ftlab.training.precision import choose_precision
 
     threads = set_cpu_threads()
+    choice = choose_precision(device="cpu")
     results = [run("naive", args.examples, args.epochs), run("course", args.examples, args.epochs)]
+    if choice.autocast == "bf16" or args.bf16:
+        results.append(run("course", args.examples, args.epochs, bf16=True))
     peak, peak_text = cpu_peak_flops(threads)
-    print(f"{args.examples} training tweets × {args.epochs:g} epoch(s), all-MiniLM-L6-v2, batch 32, {threads} threads")
-    print(f"{'setup':8s} {'seconds':>8s} {'samples/s':>10s} {'tokens computed':>16s} {'padding':>8s} {'GFLOP/s':>8s} {'% of peak':>9s}")
+    print(f"{args.examples} training tweets × {args.epochs:g} epoch(s), all-MiniLM-L6-v2, batch 32, {threads} threads, "
+          f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(f"{'setup':12s} {'seconds':>8s} {'samples/s':>10s} {'× naive':>8s} {'tokens computed':>16s} {'padding':>8s} "
+          f"{'GFLOP/s':>8s} {'% of fp32 peak':>15s}")
+    naive = results[0]
     for r in results:
         padding = 1 - r["real_tokens"] / r["computed_tokens"]
-        print(f"{r['setup']:8s} {r['seconds']:8.1f} {r['samples_per_s']:10.1f} {r['computed_tokens']:16,d} "
-              f"{padding:8.0%} {r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / peak:9.1%}")
-    naive, course = results
-    print(f"speed-up (course / naive): {course['samples_per_s'] / naive['samples_per_s']:.2f}x")
-    print(f"rough peak: {peak / 1e9:.0f} GFLOP/s ({peak_text})")
+        print(f"{r['setup']:12s} {r['seconds']:8.1f} {r['samples_per_s']:10.1f} "
+              f"{r['samples_per_s'] / naive['samples_per_s']:8.2f} {r['computed_tokens']:16,d} "
+              f"{padding:8.0%} {r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / peak:15.1%}")
+    if len(results) == 3:
+        print(f"bfloat16 / float32 (course set-up): {results[2]['samples_per_s'] / results[1]['samples_per_s']:.2f}x")
+    print(f"rough float32 peak: {peak / 1e9:.0f} GFLOP/s ({peak_text})")
+    print(f"the course's precision here: {choice.describe()} [{choice.source}]")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Grouped by role, in layers; a module imports only from the layers below its own 
 - the library every notebook imports: `config` (every setting), `assets` (models and data offline),
   `data` (the tweets and your own files), `audit` (look at a labelled file: duplicates, leaks,
   lengths), `models` (load, batched inference, zero-shot), `evaluate` (scores);
-- `training/`: the plain loop, the `Trainer` set-up, runs saved atomically, cheaper ways to fine-tune, `ftlab train`;
+- `training/`: the plain loop, the `Trainer` set-up, runs saved atomically, cheaper ways to fine-tune, the measured
+  training precision, `ftlab train`;
 - `serving/`: a model folder loaded safely, the HTTP service, the model card;
 - `labs/`: code for one lesson's experiments (lesson 06's pitfalls, lesson 07's generative tools and phrasebook, lesson 09's chats and chat tools,
   lesson 10's project data and baselines);

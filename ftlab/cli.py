@@ -20,6 +20,7 @@ from ftlab.labs.pitfalls import lee_corpus
 from ftlab.labs.project import sms_spam_frame
 from ftlab.models import embed, load_classifier, load_encoder, load_tokenizer, pick_device
 from ftlab.training import job
+from ftlab.training.precision import choose_precision
 from ftlab.training.loop import train_classifier
 
 MINIMUM_PYTHON = (3, 10)
@@ -47,6 +48,13 @@ def doctor_report(load_model: bool = True) -> dict:
         report["device"] = pick_device()
     except ImportError as err:
         report["device"] = f"unknown ({err})"
+    try:
+        choice = choose_precision(measure=load_model)
+        report["precision"] = {"autocast": choice.autocast, "name": choice.name, "reason": choice.reason,
+                               "source": choice.source, "figures": choice.figures}
+    except Exception as err:  # the choice must never stop the doctor: float32 is always safe
+        report["precision"] = {"autocast": None, "name": "float32", "reason": f"probe failed ({err})",
+                               "source": "error", "figures": {}}
     report["assets"] = {}
     for name, asset in ASSETS.items():
         status = check_asset(name)
@@ -151,6 +159,9 @@ def _print_report(report: dict) -> None:
     profile = report["profile"]
     print(f"profile:  {profile}  (set FTLAB_PROFILE to one of {', '.join(PROFILES)})")
     print(f"hub:      {report['hub']}")
+    precision = report.get("precision")
+    if precision:
+        print(f"training precision: {precision['name']} ({precision['source']}): {precision['reason']}")
     for name, status in report["assets"].items():
         print(f"[{mark[status['ok']]}] asset {name}: {status['detail']}")
         if status["path"]:
@@ -180,8 +191,10 @@ def _serve(args, parser) -> int:
     except serving.ModelFolderError as err:
         print(f"ftlab serve: {err}", file=sys.stderr)
         return 2
+    if args.int8 and args.runtime == "torch":
+        parser.error("--int8 runs on ONNX Runtime: use --runtime onnx --int8 (or leave --runtime out)")
     try:
-        serving.serve(args.model_dir, host=args.host, port=args.port, int8=args.int8,
+        serving.serve(args.model_dir, host=args.host, port=args.port, runtime=args.runtime, int8=args.int8,
                       max_batch=args.max_batch or SERVE_MAX_BATCH, max_chars=args.max_chars or SERVE_MAX_CHARS,
                       log_level=args.log_level)
     except KeyboardInterrupt:
@@ -225,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("model_dir", help="a folder written by save_pretrained: config.json, *.safetensors, tokenizer")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--int8", action="store_true", help="quantize the Linear layers to 8-bit integers (CPU)")
+    serve.add_argument("--runtime", choices=serving.RUNTIMES, default=None,
+                       help="torch (default) or onnx: the model exported once to ONNX and run by ONNX Runtime")
+    serve.add_argument("--int8", action="store_true",
+                       help="8-bit integer weights for the matrix products, on ONNX Runtime (implies --runtime onnx)")
     serve.add_argument("--max-batch", type=int, default=None, help=f"texts per request (default {SERVE_MAX_BATCH})")
     serve.add_argument("--max-chars", type=int, default=None, help=f"characters per text (default {SERVE_MAX_CHARS})")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])

@@ -120,10 +120,12 @@ RUNS_ENV = "FTLAB_RUNS_DIR"
 RUN_INFO = "ftlab_run.json"
 
 # The HTTP service's limits: texts per request, characters per text, and how long a request may wait (ms) for
-# others to join its batch. The number of tokens it reads per text is the one the model was trained with.
+# others to join its batch. 0: none; requests that queue while the model is busy still share the next batch, and a
+# lone request no longer pays a window (benchmarks/serve_latency.py measures both). The number of tokens it reads
+# per text is the one the model was trained with.
 SERVE_MAX_BATCH = 64
 SERVE_MAX_CHARS = 2_000
-SERVE_MAX_WAIT_MS = 5.0
+SERVE_MAX_WAIT_MS = 0.0
 
 # Environment switches: FTLAB_LIVE_PLOT=0 prints training progress instead of redrawing a plot, FTLAB_WIDGETS=0
 # keeps only the printouts of the interactive views.

@@ -44,3 +44,11 @@ def test_describe_int8_reports_size_speed_and_the_interval():
     assert "slower both ways" in worse and "float32 beats int8 by 3.0 points" in worse
     mixed = _int8(0.9, 0.9, -0.01, 0.02)
     assert "faster one way, slower the other" in mixed
+
+
+def test_describe_runtime_says_how_much_faster_and_that_the_labels_agree():
+    faster = findings.describe_runtime({"ms per single text": 0.4, "texts/s in batches": 1.3}, 1.0, 2e-6, 300)
+    assert "**0.40×** the time" in faster and "2.5× as fast" in faster and "1.30× PyTorch's rate" in faster
+    assert "**100.0%** of the 300 test tweets" in faster and "2.0e-06 apart" in faster
+    slower = findings.describe_runtime({"ms per single text": 1.1, "texts/s in batches": 0.9}, 0.995, 1e-5, 300)
+    assert "1.10× PyTorch's time in this run, no faster" in slower and "Python between" not in slower

@@ -16,7 +16,7 @@ LESSONS: dict[str, str] = {
     "02_dataset": "The task dataset: inspect, clean, de-duplicate and split crowd-labelled tweets",
     "03_fine_tuning": "Fine-tuning: the Trainer and a plain PyTorch loop, live curves, what the weights did",
     "04_evaluation": "Evaluation: metrics, errors, calibration, baselines, a search on the validation split",
-    "05_deployment": "Deployment: a safe model folder, a model card, an HTTP service, latency, an int8 variant",
+    "05_deployment": "Deployment: a safe model folder, a model card, an HTTP service, latency, ONNX Runtime and int8",
     "06_pitfalls": "Pitfalls: seed variance, data efficiency, overfitting, learning rate, label noise, topics, forgetting",
     "07_generative": "A generative model: a tiny GPT-2 fine-tuned to translate a phrasebook, masking, decoding, forgetting",
     "08_efficient": "Efficient fine-tuning: full vs head vs frozen layers vs LoRA, memory, accumulation, precision, processes",
@@ -28,7 +28,7 @@ LESSONS: dict[str, str] = {
 TIMES_FILE = Path(__file__).with_name("lesson_times.json")
 
 VERSIONED_PACKAGES = ("torch", "transformers", "datasets", "accelerate", "peft", "scikit-learn", "numpy",
-                      "pandas", "ipywidgets")
+                      "pandas", "ipywidgets", "onnxruntime", "trl")
 
 
 def package_versions() -> dict[str, str]:

@@ -29,14 +29,16 @@ class BackgroundServer:
     """
 
     def __init__(self, model_dir: str | Path, *, port: int | None = None, host: str = "127.0.0.1",
-                 int8: bool = False, startup_timeout: float = 120.0, extra_args: tuple[str, ...] = ()):
+                 runtime: str | None = None, int8: bool = False, startup_timeout: float = 120.0,
+                 extra_args: tuple[str, ...] = ()):
         import httpx
 
         self.path = check_model_folder(model_dir)
         self.host, self.port = host, port or free_port(host)
         self.url = f"http://{self.host}:{self.port}"
         command = [sys.executable, "-m", "ftlab.cli", "serve", str(self.path), "--host", host,
-                   "--port", str(self.port), "--log-level", "warning", *(["--int8"] if int8 else []), *extra_args]
+                   "--port", str(self.port), "--log-level", "warning", *(["--runtime", runtime] if runtime else []),
+                   *(["--int8"] if int8 else []), *extra_args]
         self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # the server's output; closed in stop()
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, text=True)
         atexit.register(self.stop)  # a notebook kernel that exits takes its server with it

@@ -26,6 +26,7 @@ from ftlab.models import load_classifier, load_tokenizer
 from ftlab.training.batching import make_collator, model_inputs
 from ftlab.training.efficient import METHODS, prepare
 from ftlab.training.loop import make_optimizer
+from ftlab.training.precision import SETTINGS, PrecisionChoice, choose_precision
 from ftlab.training.runs import save_atomically, write_text_atomically
 
 # The job's defaults are the `quick` profile's sizes and recipe: a first run finishes in about a minute on a CPU.
@@ -57,6 +58,7 @@ class JobConfig:
     weight_decay: float = WEIGHT_DECAY
     warmup: float = WARMUP
     seed: int = SEED
+    precision: str = "auto"  # auto (bfloat16 where this machine measured it faster and close enough) | fp32 | bf16
     checkpoint_every: int = 10  # optimizer steps
     keep_checkpoints: int = 2
     output_dir: str = "runs/train"
@@ -76,6 +78,8 @@ class JobConfig:
             problems.append(f"learning_rate must be a number above 0 (got {self.learning_rate!r})")
         if not 0 <= self.warmup < 1:
             problems.append(f"warmup is a share of the steps, between 0 and 1 (got {self.warmup!r})")
+        if self.precision not in SETTINGS:
+            problems.append(f"precision must be one of {', '.join(SETTINGS)} (got {self.precision!r})")
         if self.method not in METHODS:
             problems.append(f"method must be one of {', '.join(METHODS)} (got {self.method!r})")
         if problems:
@@ -225,6 +229,15 @@ def _evaluate(accelerator, model, loader) -> dict[str, float]:
     return scores_from_logits(np.concatenate(logits), np.concatenate(labels))
 
 
+def job_precision(config: JobConfig) -> PrecisionChoice:
+    """The job's precision: as set, or (auto) the machine's measured choice. Several processes never probe at
+    once (their timings would disturb each other): they use the cached choice, or float32."""
+    if config.precision != "auto":
+        return PrecisionChoice(None if config.precision == "fp32" else "bf16", f"set by precision={config.precision}",
+                               "setting")
+    return choose_precision(measure=int(os.environ.get("WORLD_SIZE", "1")) == 1)
+
+
 def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = None, progress: bool = True) -> dict:
     """Train as `config` says; resume from the last checkpoint in output_dir if there is one (and `resume`).
 
@@ -239,7 +252,9 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     from transformers import get_linear_schedule_with_warmup, set_seed
 
     config.check()
+    precision = job_precision(config)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(),
+                              mixed_precision="bf16" if precision.autocast == "bf16" else "no",
                               gradient_accumulation_steps=config.gradient_accumulation,
                               dataloader_config=DataLoaderConfiguration(split_batches=True,
                                                                         use_seedable_sampler=True,
@@ -253,6 +268,7 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     encoded, summary = load_data(config, tokenizer)
     if progress:
         accelerator.print(describe_data(summary, config.max_length))
+        accelerator.print(f"precision: {precision.describe()}")
     model = build_model(config, labels=tuple(summary["labels"]))
     collate = make_collator(tokenizer)
     # Each loader draws from its own generator, never from the global one that dropout uses: a resumed run then
@@ -321,6 +337,7 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     record = {"recipe": dataclasses.asdict(config), "base_model": config.model, "labels": summary["labels"],
               "data": summary,
               "processes": accelerator.num_processes,
+              "precision": {"name": precision.name, "reason": precision.reason},
               "main_process": accelerator.is_main_process,
               "steps": state["step"], "seconds": round(time.perf_counter() - start, 1),
               "train_losses": [round(x, 6) for x in state["losses"]],
