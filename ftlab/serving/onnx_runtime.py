@@ -7,7 +7,7 @@ the matrix products, activations quantized on the fly). Each file is written und
 into place only after ONNX Runtime's logits matched PyTorch's on probe texts of several lengths, within
 `FLOAT_TOLERANCE` (float32) or `INT8_TOLERANCE` (int8); `onnx/export.json` records the weights' fingerprint and the
 differences measured. A folder that cannot be written to gets its export in the course's cache instead.
-`OnnxLogits(path)` runs a file: `logits(texts)` with the model's tokenizer.
+`OnnxLogits(path, tokenizer, max_length=...)` runs a file: `logits(texts)`, as the PyTorch model would give them.
 """
 
 from __future__ import annotations
@@ -186,10 +186,11 @@ class OnnxLogits:
 
     def __init__(self, path: str | Path, tokenizer, *, max_length: int, threads: int | None = None):
         import onnxruntime
+        import torch
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or _threads()
+        options.intra_op_num_threads = threads or torch.get_num_threads()  # set_cpu_threads: one per core
         options.inter_op_num_threads = 1
         self.path = Path(path)
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -213,6 +214,3 @@ class OnnxLogits:
             out[idx] = logits
         return out
 
-
-def _threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
