@@ -3,7 +3,9 @@
 It writes a checkpoint every `checkpoint_every` optimizer steps, atomically (a half-written checkpoint never
 replaces a good one), resumes an interrupted run from its last checkpoint, and runs unchanged on several
 processes with `accelerate launch` or `torchrun` (gloo on CPUs, NCCL on GPUs): the global batch is split
-between the processes, so 1 and N processes see the same batches in the same order.
+between the processes, so 1 and N processes see the same batches in the same order. Its losses, learning rate and
+scores go to TensorBoard's files in output_dir/logs (accelerate's tracker; `tracker: none` turns that off), and a
+resumed run goes on writing into the run it resumes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ftlab.training.efficient import METHODS, prepare
 from ftlab.training.loop import make_optimizer
 from ftlab.training.precision import SETTINGS, PrecisionChoice, choose_precision
 from ftlab.training.runs import save_atomically, write_text_atomically
+from ftlab.training.tracking import LOGS, TRACKERS, stamp
 
 # The job's defaults are the `quick` profile's sizes and recipe: a first run finishes in about a minute on a CPU.
 _QUICK = PROFILES["quick"]
@@ -59,6 +62,7 @@ class JobConfig:
     warmup: float = WARMUP
     seed: int = SEED
     precision: str = "auto"  # auto (bfloat16 where this machine measured it faster and close enough) | fp32 | bf16
+    tracker: str = "tensorboard"  # tensorboard (files in output_dir/logs) | none
     checkpoint_every: int = 10  # optimizer steps
     keep_checkpoints: int = 2
     output_dir: str = "runs/train"
@@ -80,6 +84,8 @@ class JobConfig:
             problems.append(f"warmup is a share of the steps, between 0 and 1 (got {self.warmup!r})")
         if self.precision not in SETTINGS:
             problems.append(f"precision must be one of {', '.join(SETTINGS)} (got {self.precision!r})")
+        if self.tracker not in TRACKERS:
+            problems.append(f"tracker must be one of {', '.join(TRACKERS)} (got {self.tracker!r})")
         if self.method not in METHODS:
             problems.append(f"method must be one of {', '.join(METHODS)} (got {self.method!r})")
         if problems:
@@ -253,7 +259,10 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
 
     config.check()
     precision = job_precision(config)
+    output_dir = Path(config.output_dir)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(),
+                              log_with="tensorboard" if config.tracker == "tensorboard" else None,
+                              project_dir=str(output_dir / LOGS),
                               mixed_precision="bf16" if precision.autocast == "bf16" else "no",
                               gradient_accumulation_steps=config.gradient_accumulation,
                               dataloader_config=DataLoaderConfiguration(split_batches=True,
@@ -262,7 +271,6 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     if config.batch_size % accelerator.num_processes:
         raise ValueError(f"batch_size {config.batch_size} is the global batch and must divide evenly between "
                          f"{accelerator.num_processes} processes")
-    output_dir = Path(config.output_dir)
     set_seed(config.seed)
     tokenizer = load_tokenizer(config.model)
     encoded, summary = load_data(config, tokenizer)
@@ -294,6 +302,9 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
     elif accelerator.is_main_process and (output_dir / CHECKPOINTS).exists():
         shutil.rmtree(output_dir / CHECKPOINTS)
     accelerator.wait_for_everyone()
+    if config.tracker == "tensorboard":
+        state.setdefault("log_run", stamp())  # output_dir/logs/<date and time>; a resumed run keeps its own
+        accelerator.init_trackers(state["log_run"])
 
     start = time.perf_counter() - state["seconds"]
     bar = tqdm(total=total_steps, initial=state["step"], desc="training", disable=not (progress and
@@ -319,6 +330,8 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
             state["losses"].append(accelerator.gather(loss.detach()).mean().item())
             if accelerator.sync_gradients:
                 state["step"] += 1
+                accelerator.log({"train/loss": state["losses"][-1], "train/learning_rate": scheduler.get_last_lr()[0]},
+                                step=state["step"])
                 bar.update(1)
                 if state["step"] % config.checkpoint_every == 0 or state["step"] == stop_after_steps:
                     state["seconds"] = time.perf_counter() - start
@@ -331,6 +344,7 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
         state["epoch"], state["batches_done"] = epoch + 1, 0
     bar.close()
     if stopped:
+        accelerator.end_training()
         return {"stopped_at_step": state["step"], "checkpoint": str(latest_checkpoint(output_dir)),
                 "main_process": accelerator.is_main_process}
 
@@ -344,7 +358,11 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
               "train_loss_last_epoch": float(sum(state["losses"][-batches_per_epoch:]) /
                                              max(1, len(state["losses"][-batches_per_epoch:]))),
               "validation": _evaluate(accelerator, model, validation_loader),
-              "test": _evaluate(accelerator, model, test_loader)}
+              "test": _evaluate(accelerator, model, test_loader),
+              "log_dir": str(output_dir / LOGS / state["log_run"]) if "log_run" in state else None}
+    accelerator.log({f"{split}/{name}": value for split in ("eval", "test")
+                     for name, value in record["validation" if split == "eval" else "test"].items()},
+                    step=state["step"])
     if accelerator.is_main_process:
         final = accelerator.unwrap_model(model)
         if config.method == "lora":
@@ -353,4 +371,5 @@ def run(config: JobConfig, resume: bool = True, stop_after_steps: int | None = N
                         extra_files={RUN_INFO: json.dumps(record, indent=1)})
         write_text_atomically(output_dir / "metrics.json", json.dumps(record, indent=1))
     accelerator.wait_for_everyone()
+    accelerator.end_training()  # closes the trackers' files (and ends the process group: nothing collective after it)
     return record

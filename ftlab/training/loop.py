@@ -3,8 +3,9 @@
 `train_classifier` is lesson 03's loop (length-grouped batches, fused AdamW, linear warm-up and decay, gradient
 clipping) with what comparing runs needs: one row of history per epoch, early stopping that restores the best
 epoch, a model from scratch, any model you built yourself (frozen layers, LoRA), gradient accumulation and
-autocast. `make_optimizer`, `EarlyStopping` and `check_autocast` are the recipe's parts that `ftlab train`
-(`ftlab.training.job`) and lesson 08's measurements use too.
+autocast. Each run is written to TensorBoard's files as it trains (`ftlab.training.tracking`). `make_optimizer`,
+`EarlyStopping` and `check_autocast` are the recipe's parts that `ftlab train` (`ftlab.training.job`) and lesson 08's
+measurements use too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ftlab.config import MAX_GRAD_NORM, SEED, WARMUP, WEIGHT_DECAY
 from ftlab.evaluate import scores_from_logits
 from ftlab.models import from_scratch as scratch_copy, load_classifier, predict_logits
 from ftlab.training.batching import length_grouped_batches, make_collator, model_inputs
+from ftlab.training.tracking import LoopLogger
 
 AUTOCAST = ("bf16", "fp16")
 
@@ -41,6 +43,7 @@ class Run:
     test_scores: dict = field(default_factory=dict)  # filled by Lab.fit: accuracy, macro-F1 on the test tweets
     test_pred: np.ndarray | None = None  # predicted label of every test tweet (Lab.fit)
     similarity: float | None = None  # the encoder's similarity skill after training (Lab.fit(similarity=True))
+    log_dir: Any = None  # the folder of its TensorBoard files (None when tracking is off)
 
     @property
     def final(self) -> pd.Series:
@@ -80,7 +83,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
                      learning_rate: float = 1e-4, weight_decay: float = WEIGHT_DECAY, warmup: float = WARMUP,
                      seed: int = SEED, patience: int | None = None, monitor: str = "macro_f1",
                      gradient_accumulation: int = 1, autocast: str | None = None,
-                     progress: bool = True, desc: str = "training") -> Run:
+                     progress: bool = True, desc: str = "training", run_name: str | None = None) -> Run:
     """Fine-tune a classifier on the tokenized dataset `train` and score it on `validation` after every epoch.
 
     model: a classifier you prepared (frozen layers, LoRA, other dropout); by default the pretrained
@@ -93,6 +96,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
     autocast: "bf16" or "fp16" to run the forward pass in that precision (torch.autocast; float16 on a CUDA GPU
         with loss scaling); None for float32. Measure before you use it: on a CPU without bfloat16 instructions
         it is much slower (lesson 08).
+    run_name: the name its TensorBoard files are written under (`ftlab.training.tracking`); by default `desc`.
     """
     import torch
     from tqdm.auto import tqdm
@@ -139,6 +143,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
     best_state = None
     start = time.perf_counter()
     bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
+    logger = LoopLogger(run_name or desc)
     epoch = 0
     for epoch in range(1, epochs + 1):
         model.train()
@@ -164,11 +169,13 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
             optimizer.zero_grad()
             losses.append(loss.item())
             step_losses.append(losses[-1])
+            logger.log(len(step_losses), {"train/loss": losses[-1], "train/learning_rate": scheduler.get_last_lr()[0]})
             bar.update(1)
         row = {"epoch": epoch, "train_loss": float(np.mean(losses))}
         if validation is not None:
             row.update({f"eval_{k}": v for k, v in evaluate_classifier(model, validation, tokenizer).items()})
         rows.append(row)
+        logger.log(len(step_losses), {f"eval/{k[5:]}": v for k, v in row.items() if k.startswith("eval_")})
         bar.set_postfix({k.replace("eval_", "val "): round(v, 3) for k, v in row.items() if k != "epoch"})
         if stopper is not None:
             if stopper.update(row[f"eval_{monitor}"]):
@@ -176,6 +183,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
             if stopper.should_stop:
                 break
     bar.close()
+    logger.close()
     seconds = time.perf_counter() - start
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -185,7 +193,7 @@ def train_classifier(train, tokenizer, *, validation=None, model=None, model_nam
                     gradient_accumulation=gradient_accumulation, autocast=autocast, n_train=len(train))
     return Run(model=model, history=pd.DataFrame(rows), seconds=seconds, examples_seen=epoch * len(inputs),
                best_epoch=None if stopper is None else stopper.best_epoch, stopped_epoch=epoch, settings=settings,
-               step_losses=step_losses)
+               step_losses=step_losses, log_dir=logger.folder)
 
 
 class EarlyStopping:

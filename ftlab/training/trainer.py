@@ -18,6 +18,7 @@ from ftlab.evaluate import trainer_metrics
 from ftlab.models import from_scratch as scratch_copy, load_classifier, pick_device
 from ftlab.training.batching import make_collator, model_inputs, sort_by_length
 from ftlab.training.precision import choose_precision
+from ftlab.training.tracking import writer as tracking_writer
 
 
 def training_arguments(output_dir: str | Path, *, learning_rate: float, epochs: float,
@@ -151,14 +152,18 @@ def plot_history(frame: pd.DataFrame, metric: str = "macro_f1"):
 
 def fine_tune(encoded, tokenizer, model_name: str = "minilm", *, epochs: float, batch_size: int,
               learning_rate: float, seed: int = SEED, from_scratch: bool = False,
-              history: TrainingHistory | None = None, output_dir: str | Path | None = None, **overrides: Any):
+              history: TrainingHistory | None = None, output_dir: str | Path | None = None,
+              run_name: str | None = None, **overrides: Any):
     """Fine-tune `model_name` on encoded["train"], evaluating on encoded["validation"] each epoch.
 
     `encoded` is a tokenized DatasetDict (see `ftlab.data.tokenize`). With `from_scratch=True` the same
-    network starts from random weights instead of the pretrained ones. Returns the transformers Trainer
-    (its `.model` is the fine-tuned model, `.state.log_history` the logs).
+    network starts from random weights instead of the pretrained ones. The run's logs are written to TensorBoard's
+    files under `run_name` (by default what was trained and its learning rate; `ftlab.training.tracking`, through
+    transformers' own `TensorBoardCallback`). Returns the transformers Trainer (its `.model` is the fine-tuned
+    model, `.state.log_history` the logs).
     """
     from transformers import Trainer, set_seed
+    from transformers.integrations import TensorBoardCallback
 
     set_seed(seed)
     model = load_classifier(model_name)
@@ -169,6 +174,10 @@ def fine_tune(encoded, tokenizer, model_name: str = "minilm", *, epochs: float, 
     overrides.setdefault("eval_strategy", "epoch" if has_validation else "no")
     args = training_arguments(out, learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, seed=seed,
                               **overrides)
+    callbacks = [history.callback()] if history is not None else []
+    board = tracking_writer(run_name or f"{'from scratch' if from_scratch else 'fine-tune'} lr {learning_rate:.0e}")
+    if board is not None:
+        callbacks.append(TensorBoardCallback(tb_writer=board))
     trainer = Trainer(
         model=model,
         args=args,
@@ -177,7 +186,7 @@ def fine_tune(encoded, tokenizer, model_name: str = "minilm", *, epochs: float, 
         data_collator=make_collator(tokenizer),
         processing_class=tokenizer,
         compute_metrics=trainer_metrics,
-        callbacks=[history.callback()] if history is not None else None,
+        callbacks=callbacks or None,
     )
     trainer.train()
     return trainer
