@@ -35,7 +35,7 @@ from ftlab.models import set_cpu_threads
 
 CLIENTS = 8
 BASELINE = "before: torch.ao int8, 5 ms window"
-VARIANTS = {"PyTorch float32": dict(runtime="torch"), "ONNX Runtime float32": dict(runtime="onnx"),
+VARIANTS = {"PyTorch float32": dict(runtime="torch", precision="fp32"), "ONNX Runtime float32": dict(runtime="onnx"),
             "ONNX Runtime int8": dict(runtime="onnx", int8=True)}
 
 

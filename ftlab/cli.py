@@ -193,10 +193,12 @@ def _serve(args, parser) -> int:
         return 2
     if args.int8 and args.runtime == "torch":
         parser.error("--int8 runs on ONNX Runtime: use --runtime onnx --int8 (or leave --runtime out)")
+    if args.precision == "bf16" and (args.int8 or args.runtime == "onnx"):
+        parser.error("--precision bf16 is PyTorch's bfloat16 autocast: leave out --runtime onnx and --int8")
     try:
         serving.serve(args.model_dir, host=args.host, port=args.port, runtime=args.runtime, int8=args.int8,
-                      max_batch=args.max_batch or SERVE_MAX_BATCH, max_chars=args.max_chars or SERVE_MAX_CHARS,
-                      log_level=args.log_level)
+                      precision=args.precision, max_batch=args.max_batch or SERVE_MAX_BATCH,
+                      max_chars=args.max_chars or SERVE_MAX_CHARS, log_level=args.log_level)
     except KeyboardInterrupt:
         pass
     return 0
@@ -242,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="torch (default) or onnx: the model exported once to ONNX and run by ONNX Runtime")
     serve.add_argument("--int8", action="store_true",
                        help="8-bit integer weights for the matrix products, on ONNX Runtime (implies --runtime onnx)")
+    serve.add_argument("--precision", choices=serving.PRECISIONS, default="auto",
+                       help="PyTorch only: auto (bfloat16 autocast where this machine measured it worth it, see "
+                            "ftlab doctor), fp32 or bf16")
     serve.add_argument("--max-batch", type=int, default=None, help=f"texts per request (default {SERVE_MAX_BATCH})")
     serve.add_argument("--max-chars", type=int, default=None, help=f"characters per text (default {SERVE_MAX_CHARS})")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ftlab import cli, serving, training
+from ftlab.evaluate import softmax
 from ftlab.models import load_tokenizer
 from ftlab.serving import onnx_runtime
 from test_serving import TEXTS, small_classifier
@@ -38,6 +39,18 @@ def test_onnx_runtime_gives_pytorchs_probabilities_one_by_one_and_in_batches(mod
     singles = np.concatenate([onnx.predict_proba([text]) for text in texts])
     assert np.abs(singles - expected).max() < 1e-5
     assert onnx.describe()["runtime"] == "onnx" and torch_runtime.describe()["runtime"] == "torch"
+
+
+def test_chunks_run_side_by_side_give_the_same_logits_in_the_same_order(model_dir):
+    torch_runtime, exported = serving.Classifier(model_dir), serving.Classifier(model_dir, runtime="onnx").onnx
+    runner = serving.OnnxLogits(exported.path, torch_runtime.tokenizer, max_length=torch_runtime.max_length, threads=2)
+    texts = [f"{text} {'again ' * k}" for k, text in enumerate(TEXTS * 4)]  # 20 texts of many lengths
+    whole = runner.logits(texts, batch_size=len(texts))
+    assert runner._workers is None, "a single chunk runs in the 2-thread session"
+    split = runner.logits(texts, batch_size=3)
+    assert runner._workers is not None and runner._workers.qsize() == 2, "7 chunks ran on two 1-thread sessions"
+    assert np.abs(split - whole).max() < 1e-5
+    assert np.abs(softmax(split) - torch_runtime.predict_proba(texts)).max() < 1e-5
 
 
 def test_the_export_is_recorded_next_to_the_weights_and_reused(model_dir):

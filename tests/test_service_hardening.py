@@ -106,6 +106,7 @@ def test_thousands_of_hostile_requests_from_16_clients_get_no_5xx(server):
     assert "Traceback" not in server.output()
 
 
+@pytest.mark.slow
 def test_steady_load_does_not_grow_the_servers_memory(server):
     report = stress.soak(server.url, server.process.pid, seconds=15, clients=4, samples=6)
     print(report.summary())

@@ -189,6 +189,7 @@ def test_concurrent_requests_are_batched_together(model_dir, max_wait_ms):
 # --- a real server on localhost ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_real_server_answers_500_requests_from_8_clients_without_errors(model_dir):
     texts = [f"{TEXTS[i % len(TEXTS)]} #{i}" for i in range(500)]
     with serving.BackgroundServer(model_dir) as server:

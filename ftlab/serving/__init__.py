@@ -11,11 +11,12 @@ from ftlab.config import RUN_INFO
 from ftlab.serving.app import BadRequest, MicroBatcher, create_app, parse_request, serve
 from ftlab.serving.background import BackgroundServer, free_port
 from ftlab.serving.card import model_card, write_model_card
-from ftlab.serving.classifier import RUNTIMES, Classifier, ModelFolderError, check_model_folder, model_size_mb
+from ftlab.serving.classifier import (PRECISIONS, RUNTIMES, Classifier, ModelFolderError, check_model_folder,
+                                     model_size_mb)
 from ftlab.serving.onnx_runtime import ExportError, OnnxLogits
 
 __all__ = [
     "BackgroundServer", "BadRequest", "Classifier", "ExportError", "MicroBatcher", "ModelFolderError", "OnnxLogits",
-    "RUNTIMES", "RUN_INFO", "check_model_folder", "create_app", "free_port", "model_card", "model_size_mb",
+    "PRECISIONS", "RUNTIMES", "RUN_INFO", "check_model_folder", "create_app", "free_port", "model_card", "model_size_mb",
     "parse_request", "serve", "write_model_card",
 ]

@@ -165,9 +165,10 @@ def parse_request(body: Any, max_batch: int = MAX_BATCH, max_chars: int = MAX_CH
 
 
 def create_app(model_dir: str | Path | Classifier, *, runtime: str | None = None, int8: bool = False,
-               max_batch: int = MAX_BATCH, max_chars: int = MAX_CHARS, max_wait_ms: float = MAX_WAIT_MS):
-    """A FastAPI app that serves the classifier in `model_dir` (or an already loaded `Classifier`); `runtime` and
-    `int8` as `Classifier` takes them."""
+               precision: str = "auto", max_batch: int = MAX_BATCH, max_chars: int = MAX_CHARS,
+               max_wait_ms: float = MAX_WAIT_MS):
+    """A FastAPI app that serves the classifier in `model_dir` (or an already loaded `Classifier`); `runtime`,
+    `int8` and `precision` as `Classifier` takes them."""
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, Request
@@ -175,7 +176,7 @@ def create_app(model_dir: str | Path | Classifier, *, runtime: str | None = None
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     classifier = (model_dir if isinstance(model_dir, Classifier)
-                  else Classifier(model_dir, runtime=runtime, int8=int8))
+                  else Classifier(model_dir, runtime=runtime, int8=int8, precision=precision))
     batcher = MicroBatcher(classifier, max_batch=max_batch, max_wait_ms=max_wait_ms)
     max_body = max_batch * (max_chars * 4 + 16) + 1024  # a UTF-8 character takes at most 4 bytes
 
@@ -277,16 +278,18 @@ def create_app(model_dir: str | Path | Classifier, *, runtime: str | None = None
 
 
 def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, runtime: str | None = None,
-          int8: bool = False, max_batch: int = MAX_BATCH, max_chars: int = MAX_CHARS, log_level: str = "info") -> None:
+          int8: bool = False, precision: str = "auto", max_batch: int = MAX_BATCH, max_chars: int = MAX_CHARS,
+          log_level: str = "info") -> None:
     """Load the model and serve it until interrupted (Ctrl-C)."""
     import uvicorn
 
     set_cpu_threads()
-    app = create_app(model_dir, runtime=runtime, int8=int8, max_batch=max_batch, max_chars=max_chars)
+    app = create_app(model_dir, runtime=runtime, int8=int8, precision=precision, max_batch=max_batch,
+                     max_chars=max_chars)
     classifier = app.state.classifier
     how = "ONNX Runtime" if classifier.runtime == "onnx" else "PyTorch"
-    print(f"Serving {classifier.path} on http://{host}:{port}  (labels: {', '.join(classifier.labels)}; {how}"
-          f"{', int8 weights' if int8 else ''}); Ctrl-C stops it.", flush=True)
+    print(f"Serving {classifier.path} on http://{host}:{port}  (labels: {', '.join(classifier.labels)}; {how}, "
+          f"{classifier.precision}); Ctrl-C stops it.", flush=True)
     # h11, the HTTP parser the hardening tests run against: with httptools installed, uvicorn would answer some
     # malformed requests in plain text instead of the service's JSON error shape.
     uvicorn.run(app, host=host, port=port, log_level=log_level, http="h11")

@@ -29,7 +29,8 @@ class BackgroundServer:
     """
 
     def __init__(self, model_dir: str | Path, *, port: int | None = None, host: str = "127.0.0.1",
-                 runtime: str | None = None, int8: bool = False, startup_timeout: float = 120.0,
+                 runtime: str | None = None, int8: bool = False, precision: str = "auto",
+                 startup_timeout: float = 120.0,
                  extra_args: tuple[str, ...] = ()):
         import httpx
 
@@ -38,7 +39,8 @@ class BackgroundServer:
         self.url = f"http://{self.host}:{self.port}"
         command = [sys.executable, "-m", "ftlab.cli", "serve", str(self.path), "--host", host,
                    "--port", str(self.port), "--log-level", "warning", *(["--runtime", runtime] if runtime else []),
-                   *(["--int8"] if int8 else []), *extra_args]
+                   *(["--int8"] if int8 else []), *(["--precision", precision] if precision != "auto" else []),
+                   *extra_args]
         self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # the server's output; closed in stop()
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, text=True)
         atexit.register(self.stop)  # a notebook kernel that exits takes its server with it

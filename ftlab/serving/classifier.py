@@ -4,6 +4,8 @@
 to do), and predicts through `ftlab.models.predict_logits`, the same batched path the lessons use.
 `Classifier(model_dir, runtime="onnx")` exports the model to ONNX once (checked against PyTorch, see
 `ftlab.serving.onnx_runtime`) and runs it with ONNX Runtime; `int8=True` runs the export with 8-bit weights.
+On PyTorch it predicts in the precision `ftlab.training.precision` chose for this machine (bfloat16 autocast only
+where it measured faster and close enough), unless `precision="fp32"` or `"bf16"` says otherwise.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from ftlab.config import PROFILES
 from ftlab.evaluate import softmax
 from ftlab.models import predict_logits
 from ftlab.serving.onnx_runtime import ONNX_BATCH, ExportError, OnnxLogits, prepare
+from ftlab.training.precision import NAMES, choose_precision
 from ftlab.training.runs import read_run_info
 
 RUNTIMES = ("torch", "onnx")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
@@ -80,11 +84,12 @@ class Classifier:
     Runtime, usually faster on a CPU, with the same labels (the export is checked when it is made). `int8=True`
     (ONNX Runtime only) uses 8-bit integer weights for the matrix products: smaller and faster, slightly less exact.
     Texts are truncated at `max_length` tokens: by default the length the model was trained with (its run record
-    says), so the service reads a text the way training did.
+    says), so the service reads a text the way training did. `precision` (PyTorch only): "auto" (the default) uses
+    bfloat16 autocast where `ftlab.training.precision` measured it worth it on this machine, "fp32" or "bf16" fix it.
     """
 
     def __init__(self, model_dir: str | Path, *, runtime: str | None = None, int8: bool = False,
-                 max_length: int | None = None, batch_size: int | None = None):
+                 max_length: int | None = None, batch_size: int | None = None, precision: str = "auto"):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         runtime = runtime or ("onnx" if int8 else "torch")
@@ -92,6 +97,10 @@ class Classifier:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         if int8 and runtime != "onnx":
             raise ValueError("int8 weights run on ONNX Runtime: use runtime='onnx' (ftlab serve --runtime onnx --int8)")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision == "bf16" and runtime != "torch":
+            raise ValueError("bfloat16 autocast is PyTorch's: use runtime='torch' with precision='bf16'")
         self.path = check_model_folder(model_dir)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True, trust_remote_code=False)
@@ -105,6 +114,9 @@ class Classifier:
             raise ModelFolderError(f"the model in {self.path} cannot be loaded ({type(err).__name__}: {err}): "
                                    f"save it again with model.save_pretrained(folder)") from err
         self.runtime, self.int8 = runtime, int8
+        # None: float32; "bf16": bfloat16 autocast (PyTorch on the CPU only).
+        self.autocast = None if runtime != "torch" or precision == "fp32" else (
+            "bf16" if precision == "bf16" else choose_precision(device="cpu").autocast)
         self.model = model.eval()
         config = self.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
@@ -123,6 +135,11 @@ class Classifier:
         self._lock = threading.Lock()  # one forward pass at a time; each runtime already uses every core for it
 
     @property
+    def precision(self) -> str:
+        """What the model computes in: "float32", "bfloat16 autocast", or "int8 weights" (ONNX Runtime)."""
+        return "int8 weights" if self.int8 else NAMES[self.autocast]
+
+    @property
     def weights_mb(self) -> float:
         """The size of the weights this classifier runs, in MB: the ONNX file, or PyTorch's serialised state."""
         return self.onnx.path.stat().st_size / 1e6 if self.onnx else model_size_mb(self.model)
@@ -133,8 +150,11 @@ class Classifier:
             if self.onnx is not None:
                 logits = self.onnx.logits(list(texts), batch_size=self.batch_size)
             else:
-                logits = predict_logits(self.model, list(texts), self.tokenizer, batch_size=self.batch_size,
-                                        max_length=self.max_length, progress=False)
+                import torch
+
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast == "bf16"):
+                    logits = predict_logits(self.model, list(texts), self.tokenizer, batch_size=self.batch_size,
+                                            max_length=self.max_length, progress=False)
         return softmax(logits)
 
     def predict(self, texts: list[str]) -> list[dict[str, Any]]:
@@ -156,6 +176,7 @@ class Classifier:
             "architecture": (self.model.config.architectures or ["unknown"])[0],
             "runtime": self.runtime,
             "int8": self.int8,
+            "precision": self.precision,
             "max_length": self.max_length,
             "metrics": {split: self.info[split] for split in ("validation", "test") if split in self.info},
             "recipe": self.info.get("recipe"),
