@@ -258,7 +258,8 @@ def test_every_profile_has_sizes_for_every_stage():
     for table, keys in ((ASSISTANT_SFT, {"steps", "batch_size", "learning_rate"}),
                         (ASSISTANT_DPO, {"steps", "batch_size", "learning_rate"}),
                         (ASSISTANT_GRPO, {"steps", "prompts", "num_generations", "learning_rate"}),
-                        (ASSISTANT_CHATS, {"max_per_task", "eval_per_task", "dpo_prompts", "dpo_samples"})):
+                        (ASSISTANT_CHATS, {"max_per_task", "eval_per_task", "dpo_prompts", "dpo_samples",
+                                           "spread_prompts"})):
         assert set(table) == set(PROFILES)
         assert all(set(sizes) == keys for sizes in table.values())
     assert ASSISTANT_SFT["quick"]["steps"] <= ASSISTANT_SFT["standard"]["steps"] <= ASSISTANT_SFT["full"]["steps"]
