@@ -34,7 +34,8 @@ FLOAT_TOLERANCE = 1e-3  # largest |logit difference| allowed between ONNX Runtim
 INT8_TOLERANCE = 0.5  # the same for the int8 file, whose weights are rounded to 256 levels per tensor
 # Texts per ONNX Runtime call: a request's texts sorted by length and run 8 at a time pad little (measured on 2
 # cores: 310 texts/s for int8 against 245 in batches of 32). Chunks of a larger request run side by side, one
-# single-threaded session per core: 300 against 225 texts/s for one 2-thread session (2-core AMD EPYC, AVX2, int8).
+# single-threaded session per core: 307 and 273 texts/s against 247 and 219 for one 2-thread session in two runs
+# (requests of 32 tweets, int8, 2-core AMD EPYC with AVX2).
 ONNX_BATCH = 8
 PROBES = [
     "ok",
