@@ -145,6 +145,15 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "ftlab"
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: str, what: str, hint: str) -> str:
+    """The value of environment variable `name`, one of `choices` (`default` when unset or empty); anything else is
+    a ValueError that names it as not a `what` and says `hint` (which values to use)."""
+    value = os.environ.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not a {what}: use {hint}")
+    return value
+
+
 def env_flag(name: str, default: bool) -> bool:
     """The on/off setting in environment variable `name` (1/true/yes/on or 0/false/no/off); `default` if unset."""
     value = os.environ.get(name, "").strip().lower()

@@ -22,7 +22,7 @@ import platform
 import tempfile
 from dataclasses import asdict, dataclass, field
 
-from ftlab.config import cache_dir
+from ftlab.config import cache_dir, env_choice
 from ftlab.models import load_classifier, pick_device
 from ftlab.training.efficient import BF16_CPU_FLAGS, cpu_bfloat16_flags, step_cost
 
@@ -54,10 +54,7 @@ class PrecisionChoice:
 
 def setting() -> str:
     """The value of FTLAB_PRECISION ("auto" when unset); a clear error for anything else."""
-    value = os.environ.get(PRECISION_ENV, "auto").strip().lower() or "auto"
-    if value not in SETTINGS:
-        raise ValueError(f"{PRECISION_ENV}={value!r} is not a precision: use auto (measure this machine), fp32 or bf16")
-    return value
+    return env_choice(PRECISION_ENV, SETTINGS, "auto", "precision", "auto (measure this machine), fp32 or bf16")
 
 
 def machine_key() -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ftlab.config import RUNS_ENV, Profile, cache_dir, get_profile
+from ftlab.config import RUNS_ENV, Profile, cache_dir, env_choice, get_profile
 
 TRACKER_ENV = "FTLAB_TRACKER"
 TRACKERS = ("tensorboard", "none")
@@ -32,10 +32,7 @@ EVENTS_GLOB = "events.out.tfevents.*"
 
 def tracker() -> str:
     """The tracker in use: FTLAB_TRACKER (tensorboard, the default, or none); a clear error for anything else."""
-    value = os.environ.get(TRACKER_ENV, "tensorboard").strip().lower() or "tensorboard"
-    if value not in TRACKERS:
-        raise ValueError(f"{TRACKER_ENV}={value!r} is not a tracker: use tensorboard (the default) or none")
-    return value
+    return env_choice(TRACKER_ENV, TRACKERS, "tensorboard", "tracker", "tensorboard (the default) or none")
 
 
 def enabled() -> bool:
