@@ -424,3 +424,33 @@ def close_left_sidebar(page) -> None:
     if tab.count():
         tab.first.click()
         page.wait_for_timeout(300)
+
+
+_JS_GLYPHS = """([selector, text]) => {
+    const element = document.querySelector(selector);
+    if (!element) return null;
+    const font = getComputedStyle(element).font;
+    const picture = (character) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = canvas.height = 96;
+        const context = canvas.getContext('2d');
+        context.font = font;
+        context.fillText(character, 8, 72);
+        return Array.from(context.getImageData(0, 0, 96, 96).data).join(',');
+    };
+    return {font: font, pictures: Array.from(text).map(picture)};
+}"""
+
+
+def glyphs_drawn(page, selector: str, text: str) -> tuple[bool, str]:
+    """Whether the characters of `text`, drawn in the font of the first `selector` element, are real glyphs.
+
+    Without a font that has them, every character is drawn as the same missing-glyph box (or nothing): so the
+    pictures of two different characters must differ and hold some ink. Returns (drawn, the font checked).
+    """
+    found = page.evaluate(_JS_GLYPHS, [selector, text])
+    if found is None:
+        return False, f"no element {selector}"
+    pictures = found["pictures"]
+    inked = all(picture.strip("0,") for picture in pictures)
+    return inked and len(set(pictures)) == len(pictures), found["font"]
