@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ROOT / "book" / "outputs"
@@ -41,6 +43,7 @@ BUILD = ROOT / "book" / "_build" / "html"
 PROFILE = "standard"
 REPOSITORY = "https://github.com/ftlab-course/ftlab"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+BOOK_PACKAGES = ("sphinx", "myst_nb", "sphinx_book_theme", "sphinx-mathjax-offline")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from time_lessons import machine  # noqa: E402
@@ -95,8 +98,13 @@ def run(out: Path = OUTPUTS, notebooks: list[Path] | None = None) -> dict:
         for path in notebooks or lessons():
             nb = nbformat.read(path, as_version=4)
             start = time.perf_counter()
-            NotebookClient(nb, timeout=3600, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            try:
+                NotebookClient(nb, timeout=3600, kernel_name="python3",
+                               resources={"metadata": {"path": str(path.parent)}}).execute()
+            except CellExecutionError as error:
+                last = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+                raise BookError(f"{path.stem} stopped at an error ({last}); the stored outputs in {out} are "
+                                "unchanged") from error
             seconds = time.perf_counter() - start
             clean(nb)
             nbformat.write(nb, partial / path.name)
@@ -109,13 +117,18 @@ def run(out: Path = OUTPUTS, notebooks: list[Path] | None = None) -> dict:
         os.environ.update(saved)
     info["complete"] = True
     (partial / "run.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-    old = out.with_name(out.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    partial.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    put_in_place(partial, out)
     return info
+
+
+def put_in_place(partial: Path, target: Path) -> None:
+    """Replace folder `target` with the finished folder `partial` (the old one is removed only after the swap)."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    partial.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def stored(out: Path = OUTPUTS) -> dict:
@@ -267,6 +280,10 @@ def stage(target: Path, out: Path, info: dict) -> None:
 
 def build(html: Path = BUILD, out: Path = OUTPUTS) -> Path:
     """Build the website into `html` from the stored outputs; a failed build leaves an earlier one as it was."""
+    missing = [name for name in BOOK_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BookError(f"{', '.join(missing)} not installed: pip install -e \".[book]\" (or pip install sphinx myst-nb "
+                        "sphinx-book-theme sphinx-mathjax-offline)")
     info = check(out)
     partial = html.with_name(html.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -277,17 +294,14 @@ def build(html: Path = BUILD, out: Path = OUTPUTS) -> Path:
         done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-w", str(log), str(source),
                                str(partial)], capture_output=True, text=True)
         if done.returncode != 0:
-            raise BookError(f"sphinx-build failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+            said = (done.stderr or done.stdout).strip().splitlines() or ["no message"]
+            shutil.rmtree(partial, ignore_errors=True)
+            raise BookError(f"sphinx-build failed: {said[-1]}")
         warnings = [line for line in log.read_text(encoding="utf-8").splitlines() if "WARNING" in line]
     if warnings:
         shutil.rmtree(partial, ignore_errors=True)
         raise BookError(f"{len(warnings)} Sphinx warnings, the first: {warnings[0]}")
-    old = html.with_name(html.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if html.exists():
-        html.rename(old)
-    partial.rename(html)
-    shutil.rmtree(old, ignore_errors=True)
+    put_in_place(partial, html)
     return html
 
 

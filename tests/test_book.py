@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -135,7 +134,7 @@ def test_a_run_replaces_the_stored_outputs_only_when_every_notebook_ran(tmp_path
     good = _lesson(tmp_path / "01_good.ipynb", ["import os\nprint(os.environ['FTLAB_PROFILE'])"])
     bad = _lesson(tmp_path / "02_bad.ipynb", ["1 / 0"])
     monkeypatch.setenv("FTLAB_PROFILE", "quick")
-    with pytest.raises(CellExecutionError):
+    with pytest.raises(book.BookError, match="02_bad stopped at an error .*ZeroDivisionError.* unchanged"):
         book.run(out, [good, bad])
     assert json.loads((out / "run.json").read_text())["lessons"] == {"old": {"code_hash": "0" * 16, "seconds": 1.0}}
     assert not (out / "01_good.ipynb").exists()
@@ -145,3 +144,10 @@ def test_a_run_replaces_the_stored_outputs_only_when_every_notebook_ran(tmp_path
     stored = nbformat.read(out / "01_good.ipynb", as_version=4)
     assert stored.cells[1].outputs[0].text.strip() == "standard"
     assert not (tmp_path / "outputs.partial").exists() and not (tmp_path / "outputs.old").exists()
+
+
+def test_a_build_without_sphinx_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "BOOK_PACKAGES", book.BOOK_PACKAGES + ("no_such_sphinx_part",))
+    with pytest.raises(book.BookError, match=r"no_such_sphinx_part not installed: pip install -e \"\.\[book\]\""):
+        book.build(tmp_path / "html", tmp_path / "outputs")
+    assert not (tmp_path / "html").exists()
