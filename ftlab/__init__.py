@@ -14,4 +14,11 @@ Grouped by role, in layers; a module imports only from the layers below its own 
 - `cli` on top: `ftlab doctor`, `ftlab train`, `ftlab serve`.
 """
 
+import warnings as _warnings
+
 __version__ = "0.1.0"
+
+# peft 0.21 and TRL 1.16 read `is_gradient_checkpointing`, an alias transformers 5 deprecates in favour of
+# `is_activation_checkpointing`. The FutureWarning is about their code, not the learner's, and would show in red in
+# every lesson that trains LoRA or with TRL: this one message is hidden, every other warning still shows.
+_warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)

@@ -142,3 +142,23 @@ def test_autocast_trains_and_bad_settings_are_refused():
     with pytest.raises(ValueError, match="gradient_accumulation"):
         training.train_classifier(tiny_dataset(8), TinyTokenizer(), model=tiny_model(), batch_size=4,
                                      gradient_accumulation=5)
+
+
+def test_lora_shows_no_warning_about_transformers_deprecated_alias():
+    """peft reads `is_gradient_checkpointing`, which transformers 5 deprecates; ftlab hides that one FutureWarning.
+
+    Run in a fresh interpreter, as in a lesson's kernel: pytest restores the warning filters after collecting, so a
+    filter set when ftlab is imported here would be gone."""
+    import subprocess
+    import sys
+
+    code = ("from transformers import BertConfig, BertForSequenceClassification\n"
+            "from ftlab.training import efficient\n"
+            "config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,"
+            " intermediate_size=32, num_labels=3)\n"
+            "efficient.prepare(BertForSequenceClassification(config), 'lora', lora_r=4)\n"
+            "import warnings\nwarnings.warn('a FutureWarning still shows', FutureWarning)\n")
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "is_gradient_checkpointing" not in done.stderr
+    assert "a FutureWarning still shows" in done.stderr

@@ -35,6 +35,10 @@ def load_causal_lm(name: str = "tiny-gpt2", device: str | None = None):
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(path)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
+    if getattr(model, "loss_type", None) is None:
+        # transformers picks the loss by the class's name, which GPT2LMHeadModel's does not match: it would warn
+        # on the first loss and use the causal-LM loss anyway. Say so up front.
+        model.loss_type = "ForCausalLM"
     return model.to(device or pick_device()).eval(), tokenizer
 
 

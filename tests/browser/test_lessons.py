@@ -2,7 +2,8 @@
 
 Lesson 04 has its own, longer test (test_jupyterlab.py: its prediction playground is typed into); this module runs
 every other lesson in course order on one server, so a lesson finds the models the lessons before it saved, as on a
-learner's machine. For each: every code cell ran, no stderr or error output, every plot loaded, no widget shows its
+learner's machine. For each: every code cell ran, no stderr or error output (but an error message a cell catches
+and prints on purpose), every plot loaded, no widget shows its
 fallback text or error box, and the lesson's Chinese title is drawn with real glyphs. A screenshot of each lesson's
 last plot goes to artifacts/browser/lessons/.
 """
@@ -32,6 +33,13 @@ def report_times():
               + "\n".join(lines))
 
 
+def shown_on_purpose(cell: dict, sources: list[str]) -> bool:
+    """An error message a lesson prints on purpose: the cell catches the exception and prints its one line (lesson
+    03 shows why the seed's recipe no longer runs). A traceback, or stderr, is never on purpose."""
+    return (re.search(r"^\s*except\b.*\bas\b", sources[cell["index"]], re.MULTILINE) is not None
+            and "Traceback (most recent call last)" not in cell["text"])
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=[path.stem for path in LESSONS])
 def test_lesson_runs_in_jupyterlab(jupyter_server, page, lesson):
     sources = jd.copy_notebook_cleared(lesson, jupyter_server.root_dir / lesson.name)
@@ -46,7 +54,7 @@ def test_lesson_runs_in_jupyterlab(jupyter_server, page, lesson):
     not_run = [c for c in cells if not re.fullmatch(r"\[\d+\]:", c["prompt"])]
     assert not not_run, (f"{len(not_run)} of {len(cells)} code cells did not run (Run All stops at an error):\n"
                          + jd.describe(cells, sources, only_interesting=True))
-    bad = [c for c in cells if c["stderr"] or c["traceback_like"]]
+    bad = [c for c in cells if c["stderr"] or (c["traceback_like"] and not shown_on_purpose(c, sources))]
     assert not bad, f"stderr or error output in {lesson.stem}:\n" + jd.describe(bad, sources)
 
     jd.wait_images_loaded(page)
