@@ -1,6 +1,6 @@
 """The course book's stored outputs and the pieces of scripts/book.py that need no Sphinx or browser.
 
-The book itself is built and opened in Chromium by tests/browser/test_book.py.
+The book itself is built and opened in Chromium by tests/browser/test_book_pages.py.
 """
 
 from __future__ import annotations
