@@ -280,11 +280,11 @@ def stage(target: Path, out: Path, info: dict) -> None:
 
 def build(html: Path = BUILD, out: Path = OUTPUTS) -> Path:
     """Build the website into `html` from the stored outputs; a failed build leaves an earlier one as it was."""
+    info = check(out)
     missing = [name for name in BOOK_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
         raise BookError(f"{', '.join(missing)} not installed: pip install -e \".[book]\" (or pip install sphinx myst-nb "
                         "sphinx-book-theme sphinx-mathjax-offline)")
-    info = check(out)
     partial = html.with_name(html.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="ftlab-book-") as tmp:

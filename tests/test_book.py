@@ -148,6 +148,7 @@ def test_a_run_replaces_the_stored_outputs_only_when_every_notebook_ran(tmp_path
 
 def test_a_build_without_sphinx_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(book, "BOOK_PACKAGES", book.BOOK_PACKAGES + ("no_such_sphinx_part",))
+    monkeypatch.setattr(book, "check", lambda out: {"profile": "standard"})
     with pytest.raises(book.BookError, match=r"no_such_sphinx_part not installed: pip install -e \"\.\[book\]\""):
         book.build(tmp_path / "html", tmp_path / "outputs")
     assert not (tmp_path / "html").exists()
