@@ -43,6 +43,7 @@ BUILD = ROOT / "book" / "_build" / "html"
 PROFILE = "standard"
 REPOSITORY = "https://github.com/ftlab-course/ftlab"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+RUN_KEYS = ("profile", "machine", "cpu_capability", "date", "versions", "complete", "lessons")
 BOOK_PACKAGES = ("sphinx", "myst_nb", "sphinx_book_theme", "sphinx-mathjax-offline")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -93,6 +94,7 @@ def run(out: Path = OUTPUTS, notebooks: list[Path] | None = None) -> dict:
                       HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     info = {"profile": PROFILE, "machine": machine(), "cpu_capability": cpu_capability(),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "seed": os.environ.get("FTLAB_SEED", "").strip() or "42 (the default)",
             "versions": package_versions(), "complete": False, "lessons": {}}
     try:
         for path in notebooks or lessons():
@@ -136,7 +138,13 @@ def stored(out: Path = OUTPUTS) -> dict:
     record = out / "run.json"
     if not record.exists():
         raise BookError(f"no stored outputs in {out}: run `python scripts/book.py run` first (about 70 minutes)")
-    info = json.loads(record.read_text(encoding="utf-8"))
+    try:
+        info = json.loads(record.read_text(encoding="utf-8"))
+        missing = [key for key in RUN_KEYS if key not in info]
+    except (ValueError, TypeError) as error:
+        raise BookError(f"{record} is not a run record ({error}): run `python scripts/book.py run` again") from None
+    if missing:
+        raise BookError(f"{record} lacks {', '.join(missing)}: run `python scripts/book.py run` again")
     if not info.get("complete"):
         raise BookError(f"the run stored in {out} did not finish: run `python scripts/book.py run` again")
     return info
@@ -172,7 +180,8 @@ def run_note(info: dict) -> str:
     """The note at the top of every lesson page: where its outputs come from."""
     return (":::{note}\nThe outputs on this page come from one scripted run of every lesson under the "
             f"`{info['profile']}` profile on {info['machine']}, CPU capability {info['cpu_capability']}, on "
-            f"{info['date']}, with {versions_line(info)}. Your own run gives figures of its own: open the notebook "
+            f"{info['date']}" + (f", seed {info['seed']}" if "seed" in info else "")
+            + f", with {versions_line(info)}. Your own run gives figures of its own: open the notebook "
             "and run it.\n:::")
 
 
@@ -193,7 +202,10 @@ def link_outside(source: str, page: Path, stage: Path) -> str:
         path, hash_mark, fragment = target.partition("#")
         if (page.parent / path).resolve().is_relative_to(stage) and (page.parent / path).exists():
             return match.group(0)
-        in_repo = (ROOT / page.parent.relative_to(stage) / path).resolve().relative_to(ROOT)
+        in_repo = (ROOT / page.parent.relative_to(stage) / path).resolve()
+        if not in_repo.is_relative_to(ROOT):
+            return match.group(0)
+        in_repo = in_repo.relative_to(ROOT)
         return f"{match.group(1)}({REPOSITORY}/blob/main/{in_repo.as_posix()}{hash_mark}{fragment})"
 
     return re.sub(r"(\[[^\]]*\])\(([^)\s]+)\)", replace, source)

@@ -87,6 +87,12 @@ def test_no_or_unfinished_outputs_say_what_to_run(tmp_path):
     _stored(tmp_path / "outputs", {}, complete=False)
     with pytest.raises(book.BookError, match="did not finish"):
         book.stored(tmp_path / "outputs")
+    (tmp_path / "outputs" / "run.json").write_text('{"profile": "standard"')
+    with pytest.raises(book.BookError, match="is not a run record.*scripts/book.py run"):
+        book.stored(tmp_path / "outputs")
+    (tmp_path / "outputs" / "run.json").write_text('{"profile": "standard", "complete": true}')
+    with pytest.raises(book.BookError, match="lacks machine, cpu_capability, date, versions, lessons"):
+        book.stored(tmp_path / "outputs")
 
 
 def test_a_page_takes_the_text_of_now_and_the_outputs_of_the_run(tmp_path):
@@ -121,11 +127,13 @@ def test_links_to_files_outside_the_book_go_to_the_repository(tmp_path):
     page = tmp_path / "lessons" / "03_fine_tuning.ipynb"
     (tmp_path / "exercises" / "03_fine_tuning.ipynb").write_text("{}")
     text = ("See [the exercises](../exercises/03_fine_tuning.ipynb), [the config](../ftlab/config.py#L10), "
-            "[a site](https://example.org/a), [above](#a-heading) and [code](ftlab_notes.md).")
+            "[a site](https://example.org/a), [above](#a-heading) and [code](ftlab_notes.md). "
+            "[Far away](../../../../../../outside.md).")
     assert book.link_outside(text, page, tmp_path) == (
         "See [the exercises](../exercises/03_fine_tuning.ipynb), "
         f"[the config]({book.REPOSITORY}/blob/main/ftlab/config.py#L10), [a site](https://example.org/a), "
-        f"[above](#a-heading) and [code]({book.REPOSITORY}/blob/main/lessons/ftlab_notes.md).")
+        f"[above](#a-heading) and [code]({book.REPOSITORY}/blob/main/lessons/ftlab_notes.md). "
+        "[Far away](../../../../../../outside.md).")
 
 
 def test_a_run_replaces_the_stored_outputs_only_when_every_notebook_ran(tmp_path, monkeypatch):
@@ -139,8 +147,10 @@ def test_a_run_replaces_the_stored_outputs_only_when_every_notebook_ran(tmp_path
     assert json.loads((out / "run.json").read_text())["lessons"] == {"old": {"code_hash": "0" * 16, "seconds": 1.0}}
     assert not (out / "01_good.ipynb").exists()
     assert os.environ["FTLAB_PROFILE"] == "quick", "the run must leave this process's environment as it was"
+    monkeypatch.setenv("FTLAB_SEED", "7")
     info = book.run(out, [good])
     assert info["complete"] and list(info["lessons"]) == ["01_good"]
+    assert info["seed"] == "7" and "seed 7" in book.run_note(info)
     stored = nbformat.read(out / "01_good.ipynb", as_version=4)
     assert stored.cells[1].outputs[0].text.strip() == "standard"
     assert not (tmp_path / "outputs.partial").exists() and not (tmp_path / "outputs.old").exists()

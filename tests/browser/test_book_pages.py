@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import http.server
 import importlib.util
+import os
 import re
 import sys
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
-import nbformat
 import pytest
 
 import jupyterlab_driver as jd
@@ -35,8 +35,6 @@ MARKDOWN_TABLE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.MULTILINE)
 
 
 def _missing(what: str) -> None:
-    import os
-
     if os.environ.get("BROWSER_TEST_REQUIRED") == "1":
         pytest.fail(f"BROWSER_TEST_REQUIRED=1 but {what}", pytrace=False)
     pytest.skip(what)
