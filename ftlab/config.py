@@ -90,19 +90,21 @@ GENERATIVE_WEIGHT_DECAY = 0.01
 # 400 × 32, DPO 60, GRPO 30 steps, every held-out chat scored) took 21 minutes with a validation score of 0.69 after
 # SFT; with DPO at 50 steps and the spread counted on 384 chats these took 10.9 minutes there (SFT 160 s, 0.37
 # after SFT, +0.32 over the base model), with DPO at 40 steps and the spread on 128 chats 8.2 minutes (DPO still
-# ranks 59 % of the held-out pairs the right way round).
+# ranks 59 % of the held-out pairs the right way round). The quick sizes were cut on that machine from SFT 80, DPO 20
+# and GRPO 10 steps (lesson 09 under quick: 164 s in the test suite) to 50, 12 and 8 (143 s alone: SFT 33 s with
+# +0.20 over the base model, 95 % interval 0.14 to 0.27; DPO ranks 75 % of the held-out pairs the right way round).
 ASSISTANT_SFT: dict[str, dict] = {
-    "quick": dict(steps=80, batch_size=16, learning_rate=2e-3),
+    "quick": dict(steps=50, batch_size=16, learning_rate=2e-3),
     "standard": dict(steps=300, batch_size=16, learning_rate=1e-3),
     "full": dict(steps=1500, batch_size=32, learning_rate=5e-4),
 }
 ASSISTANT_DPO: dict[str, dict] = {
-    "quick": dict(steps=20, batch_size=8, learning_rate=5e-5),
+    "quick": dict(steps=12, batch_size=8, learning_rate=5e-5),
     "standard": dict(steps=40, batch_size=16, learning_rate=5e-5),
     "full": dict(steps=200, batch_size=32, learning_rate=5e-5),
 }
 ASSISTANT_GRPO: dict[str, dict] = {
-    "quick": dict(steps=10, prompts=4, num_generations=4, learning_rate=5e-5),
+    "quick": dict(steps=8, prompts=4, num_generations=4, learning_rate=5e-5),
     "standard": dict(steps=12, prompts=8, num_generations=8, learning_rate=5e-5),
     "full": dict(steps=200, prompts=16, num_generations=8, learning_rate=5e-5),
 }
