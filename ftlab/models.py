@@ -32,13 +32,22 @@ def pick_device() -> str:
 
 
 def set_cpu_threads(n: int | None = None) -> int:
-    """Use one torch thread per physical core (more threads than cores slows a small model down)."""
+    """Use one torch thread per core this process may run on (more threads than cores slows a small model down).
+
+    Where OMP_NUM_THREADS holds a whole number, that many instead: the usual way to share a machine's cores between
+    processes (the test suite's parallel workers set it, so their notebooks do not fight over the same cores)."""
     import torch
 
     if n is None:
-        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        n = _threads_from_environment() or (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     torch.set_num_threads(max(1, n))
     return torch.get_num_threads()
+
+
+def _threads_from_environment() -> int | None:
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def load_tokenizer(name: str = "minilm"):

@@ -93,3 +93,21 @@ def test_embed_is_unit_length_and_order_preserving(encoder):
     single = np.concatenate([models.embed([t], model, tokenizer, progress=False) for t in TEXTS])
     assert vectors.shape == (len(TEXTS), model.config.hidden_size)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5) and np.allclose(vectors, single, atol=1e-5)
+
+
+def test_cpu_threads_are_one_per_core_unless_omp_num_threads_says_otherwise(monkeypatch):
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert models.set_cpu_threads() == 1
+        for unusable in ("0", "two", "-3", ""):
+            monkeypatch.setenv("OMP_NUM_THREADS", unusable)
+            assert models.set_cpu_threads() == cores, f"OMP_NUM_THREADS={unusable!r} should leave one per core"
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        assert models.set_cpu_threads() == cores
+        assert models.set_cpu_threads(1) == 1, "an explicit count wins over everything"
+    finally:
+        torch.set_num_threads(before)
