@@ -39,7 +39,9 @@ os.environ.setdefault("FTLAB_LIVE_PLOT", "0")  # print training progress as text
 # the measured choice (auto) itself.
 os.environ.setdefault("FTLAB_PRECISION", "fp32")
 # Models that one notebook trains and the next reuses live in a fresh folder for each test session.
-os.environ.setdefault("FTLAB_RUNS_DIR", tempfile.mkdtemp(prefix="ftlab-test-runs-"))
+# pytest-xdist's workers inherit the main process's folder.
+if "FTLAB_RUNS_DIR" not in os.environ:
+    os.environ["FTLAB_RUNS_DIR"] = tempfile.mkdtemp(prefix="ftlab-test-runs-")
 
 
 def work_unit(nodeid: str) -> str:
