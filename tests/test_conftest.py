@@ -1,9 +1,14 @@
 """The test suite's own set-up for `python -m pytest -n auto`: which files one worker runs as a whole, and each
 worker's share of the cores."""
 
+import importlib.util
 import os
+from pathlib import Path
 
-import conftest
+# Loaded by path: the module name `conftest` may already be tests/browser/conftest.py when the whole suite runs.
+_spec = importlib.util.spec_from_file_location("ftlab_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(conftest)
 
 
 def test_lessons_03_to_05_are_one_work_unit_and_every_other_file_its_own():
