@@ -17,10 +17,13 @@ import pytest
 LESSON_03_MODEL = ("03_fine_tuning", "04_evaluation", "05_deployment")
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _worker_threads() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    return max(1, cores // max(1, workers))
+    return max(1, _cores() // max(1, workers))
 
 
 if "PYTEST_XDIST_WORKER" in os.environ:
@@ -68,8 +71,7 @@ def pytest_xdist_make_scheduler(config, log):
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: one worker per core, at most 4 (each worker and its notebook kernel hold a model in memory)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, 4))
+    return max(1, min(_cores(), 4))
 
 
 def pytest_collection_modifyitems(config, items):
