@@ -4,7 +4,8 @@
 kernel, server and process it starts, gets its share of the cores (OMP_NUM_THREADS, which `ftlab` follows), so the
 workers never fight over a core. The workers take whole files (`NotebookScheduling` below): a notebook's cells run on
 one worker, in order, and the notebooks that use the model lesson 03 saves (lessons and solutions 03 to 05) run on one
-worker, one after the other, so lesson 03 trains that model once.
+worker, one after the other, so lesson 03 trains that model once. The browser group (`-m browser -n auto`) hands out
+each lesson's run in JupyterLab apart, lessons 03 to 05 again together.
 """
 
 import os
@@ -15,6 +16,7 @@ import pytest
 
 # The notebooks that train or load the model lesson 03 saves: one worker runs them, in this order.
 LESSON_03_MODEL = ("03_fine_tuning", "04_evaluation", "05_deployment")
+BROWSER = "tests/browser"
 
 
 def _cores() -> int:
@@ -48,11 +50,20 @@ if "FTLAB_RUNS_DIR" not in os.environ:
 
 
 def work_unit(nodeid: str) -> str:
-    """What one worker runs as a whole: the file of the test, or of the notebook cell; lessons 03 to 05 together."""
-    path = nodeid.split("::")[0]
+    """What one worker runs as a whole: the file of the test, or of the notebook cell; lessons 03 to 05 together.
+
+    In the browser group each lesson run in JupyterLab is a unit of its own, but for lessons 03 to 05 (lesson 04's
+    tests, in tests/browser/test_jupyterlab.py, among them), which again run together, in order, on one worker.
+    """
+    path, _, test = nodeid.partition("::")
     folder, _, name = path.rpartition("/")
     if folder.rpartition("/")[2] in ("lessons", "solutions") and name.split(".")[0] in LESSON_03_MODEL:
         return f"{folder}/lesson-03-model"
+    if path == f"{BROWSER}/test_jupyterlab.py":
+        return f"{BROWSER}/lesson-03-model"
+    if path == f"{BROWSER}/test_lessons.py" and test.endswith("]"):
+        lesson = test[test.index("[") + 1:-1]
+        return f"{BROWSER}/lesson-03-model" if lesson in LESSON_03_MODEL else f"{path}::{lesson}"
     return path
 
 

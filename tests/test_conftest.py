@@ -22,6 +22,20 @@ def test_lessons_03_to_05_are_one_work_unit_and_every_other_file_its_own():
     assert unit("tests/test_models.py::test_a") != unit("tests/test_serving.py::test_a")
 
 
+def test_in_the_browser_group_each_lesson_is_a_unit_but_lessons_03_to_05_run_together():
+    unit = conftest.work_unit
+    run = "tests/browser/test_lessons.py::test_lesson_runs_in_jupyterlab[{}]".format
+    chain = {unit(run(name)) for name in ("03_fine_tuning", "05_deployment")}
+    chain |= {unit(f"tests/browser/test_jupyterlab.py::{test}") for test in ("test_lesson_04_runs_for_a_learner",
+                                                                            "test_plot_and_widget_render")}
+    assert len(chain) == 1, "lesson 04's browser tests run with lessons 03 and 05, on one worker, in order"
+    others = {unit(run(name)) for name in ("00_setup", "06_pitfalls", "09_assistant")}
+    assert len(others) == 3 and not others & chain
+    assert chain.pop() != unit("lessons/03_fine_tuning.ipynb::Cell 0"), "the notebooks' own chain is another unit"
+    pages = "tests/browser/test_book_pages.py::test_search_finds_a_lesson_by_a_word_in_it[{}]".format
+    assert unit(pages("LoRA-08_efficient")) == unit(pages("perplexity-07_generative")) == "tests/browser/test_book_pages.py"
+
+
 def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
     cores = len(os.sched_getaffinity(0))
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(cores))

@@ -55,7 +55,9 @@ def jupyter_server():
         log_tail = server.log_tail(200)
         server.stop()
         jd.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (jd.ARTIFACTS / "jupyter-server.log").write_text(log_tail + "\n", encoding="utf-8")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")  # under `-n auto`, one server per worker
+        name = f"jupyter-server-{worker}.log" if worker else "jupyter-server.log"
+        (jd.ARTIFACTS / name).write_text(log_tail + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
