@@ -4,6 +4,7 @@ scalars, a resumed `ftlab train` run goes on in its own folder, and FTLAB_TRACKE
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,6 +64,7 @@ def test_the_trainer_writes_through_transformers_own_callback():
     assert list(losses.index) == list(range(1, trainer.state.global_step + 1))
     logged = [log["eval_macro_f1"] for log in trainer.state.log_history if "eval_macro_f1" in log]
     assert np.allclose(tracking.scalar(folder, "eval/macro_f1").to_numpy(), logged, atol=1e-6)
+    assert not Path(trainer.args.output_dir).exists(), "the empty temporary folder the Trainer was given is removed"
 
 
 def _encode(tokenizer, texts, labels):

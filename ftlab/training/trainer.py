@@ -189,4 +189,14 @@ def fine_tune(encoded, tokenizer, model_name: str = "minilm", *, epochs: float, 
         callbacks=callbacks or None,
     )
     trainer.train()
+    if not output_dir:
+        _remove_if_empty(out)
     return trainer
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove the temporary folder a Trainer was given when it saved nothing there (the course's default)."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something was saved there (a save_strategy the caller asked for): keep it

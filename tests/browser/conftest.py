@@ -10,10 +10,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 
 import pytest
 
 import jupyterlab_driver as jd
+
+# Screenshots of failures older than this session are an earlier run's. Under `-n auto` each worker sets its server up
+# once per module it is handed, so a newer screenshot may be another worker's, or its own from a module before.
+SESSION_START = time.time()
 
 
 def _missing(what: str) -> None:
@@ -46,8 +51,12 @@ def jupyter_server():
     })
     if not os.environ.get("FTLAB_RUNS_DIR"):
         server.extra_env["FTLAB_RUNS_DIR"] = str(server.tmp / "runs")
-    for stale in jd.ARTIFACTS.glob("FAILED-*.png"):  # from an earlier run
-        stale.unlink()
+    for stale in jd.ARTIFACTS.glob("FAILED-*.png"):
+        try:
+            if stale.stat().st_mtime < SESSION_START:
+                stale.unlink()
+        except FileNotFoundError:
+            pass  # another worker removed it first
     try:
         server.start()
         yield server
