@@ -188,9 +188,11 @@ def fine_tune(encoded, tokenizer, model_name: str = "minilm", *, epochs: float, 
         compute_metrics=trainer_metrics,
         callbacks=callbacks or None,
     )
-    trainer.train()
-    if not output_dir:
-        _remove_if_empty(out)
+    try:
+        trainer.train()
+    finally:
+        if not output_dir:
+            _remove_if_empty(out)
     return trainer
 
 
