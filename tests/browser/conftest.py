@@ -1,4 +1,5 @@
-"""Fixtures of the browser group: one JupyterLab server and one headless Chromium per module, a fresh page per test.
+"""Fixtures of the browser group: one JupyterLab server and one headless Chromium per module (per module and worker
+under `-n auto`), a fresh page per test.
 
 Playwright is imported inside the `browser` fixture, so the tests are collected (and deselected by the default
 `-m 'not slow and not browser'`) where it is not installed. Where Playwright, Chromium or JupyterLab is missing the

@@ -1,8 +1,9 @@
 """Every lesson as a learner runs it: Run All in JupyterLab in headless Chromium, under the quick profile.
 
 Lesson 04 has its own, longer test (test_jupyterlab.py: its prediction playground is typed into); this module runs
-every other lesson in course order on one server, so a lesson finds the models the lessons before it saved, as on a
-learner's machine. For each: every code cell ran, no stderr or error output (but an error message a cell catches
+every other lesson in course order. One test at a time they share one server; under `-n auto` each worker has its own
+server and lessons 03 and 05 run on the worker that runs lesson 04's tests (conftest.py's `work_unit`), so lesson 05
+finds the model lesson 03 saved, as on a learner's machine. For each: every code cell ran, no stderr or error output (but an error message a cell catches
 and prints on purpose), every plot loaded, no widget shows its
 fallback text or error box, and the lesson's Chinese title is drawn with real glyphs. A screenshot of each lesson's
 last plot goes to artifacts/browser/lessons/.
