@@ -94,17 +94,17 @@ GENERATIVE_WEIGHT_DECAY = 0.01
 # and GRPO 10 steps (lesson 09 under quick: 164 s in the test suite) to 50, 12 and 8 (143 s alone: SFT 33 s with
 # +0.20 over the base model, 95 % interval 0.14 to 0.27; DPO ranks 75 % of the held-out pairs the right way round).
 ASSISTANT_SFT: dict[str, dict] = {
-    "quick": dict(steps=50, batch_size=16, learning_rate=2e-3),
+    "quick": dict(steps=40, batch_size=16, learning_rate=3e-3),
     "standard": dict(steps=300, batch_size=16, learning_rate=1e-3),
     "full": dict(steps=1500, batch_size=32, learning_rate=5e-4),
 }
 ASSISTANT_DPO: dict[str, dict] = {
-    "quick": dict(steps=12, batch_size=8, learning_rate=5e-5),
+    "quick": dict(steps=6, batch_size=8, learning_rate=1e-4),
     "standard": dict(steps=40, batch_size=16, learning_rate=5e-5),
     "full": dict(steps=200, batch_size=32, learning_rate=5e-5),
 }
 ASSISTANT_GRPO: dict[str, dict] = {
-    "quick": dict(steps=8, prompts=4, num_generations=4, learning_rate=5e-5),
+    "quick": dict(steps=5, prompts=4, num_generations=4, learning_rate=5e-5),
     "standard": dict(steps=12, prompts=8, num_generations=8, learning_rate=5e-5),
     "full": dict(steps=200, prompts=16, num_generations=8, learning_rate=5e-5),
 }
@@ -113,7 +113,7 @@ ASSISTANT_GRPO: dict[str, dict] = {
 # training chats the SFT model answers `dpo_samples` times each to make DPO's preference pairs, and `spread_prompts`
 # training chats answered once per GRPO group member to count groups whose rewards do not differ.
 ASSISTANT_CHATS: dict[str, dict] = {
-    "quick": dict(max_per_task=200, eval_per_task=24, dpo_prompts=64, dpo_samples=4, spread_prompts=32),
+    "quick": dict(max_per_task=200, eval_per_task=16, dpo_prompts=40, dpo_samples=4, spread_prompts=24),
     "standard": dict(max_per_task=None, eval_per_task=60, dpo_prompts=384, dpo_samples=4, spread_prompts=128),
     "full": dict(max_per_task=None, eval_per_task=None, dpo_prompts=2000, dpo_samples=8, spread_prompts=512),
 }
