@@ -148,11 +148,13 @@ def run_batches(model, inputs: Sequence, encode: Callable[[list], Any], read: Ca
     encode: turns a list of inputs into the model's keyword arguments (tokenizing texts, or padding token ids).
     read: turns the model's output and the batch into a (batch, width) tensor (logits, pooled vectors, ...).
     Sorting by `lengths` puts similar lengths in one batch, so little padding is computed; the rows come back in
-    the order of `inputs`. No gradients are kept, and dropout is off (`model.eval()`).
+    the order of `inputs`. No gradients are kept, and dropout is off (`model.eval()`). It runs in float32 on every
+    machine (a `torch.autocast` around the call still applies): see `take_off_training_autocast`.
     """
     import torch
     from tqdm.auto import tqdm
 
+    take_off_training_autocast(model)
     device = next(model.parameters()).device
     order = np.argsort(np.asarray(lengths), kind="stable")
     out = np.zeros((len(inputs), width), dtype=np.float32)
@@ -164,6 +166,21 @@ def run_batches(model, inputs: Sequence, encode: Callable[[list], Any], read: Ca
             batch = {k: v.to(device) for k, v in encode([inputs[int(i)] for i in idx]).items()}
             out[idx] = read(model(**batch), batch).float().cpu().numpy()
     return out
+
+
+def take_off_training_autocast(model) -> None:
+    """Give back `model` its own forward if the `Trainer` left it running in bfloat16 autocast.
+
+    On a machine where the course trains in bfloat16 (`ftlab.training.precision`), the `Trainer` (through accelerate)
+    wraps the model's forward in autocast, and the wrapper stays after training: the trained model would predict in
+    bfloat16 while a copy loaded from its saved weights predicts in float32. accelerate's own
+    `extract_model_from_parallel(model, keep_fp32_wrapper=False)` takes it off, in place; training the model again
+    wraps it again.
+    """
+    if "_original_forward" in vars(model):
+        from accelerate.utils import extract_model_from_parallel
+
+        extract_model_from_parallel(model, keep_fp32_wrapper=False)
 
 
 def _texts(texts: Sequence[str]) -> list[str]:

@@ -111,3 +111,29 @@ def test_cpu_threads_are_one_per_core_unless_omp_num_threads_says_otherwise(monk
         assert models.set_cpu_threads(1) == 1, "an explicit count wins over everything"
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_model_the_trainer_trained_in_bfloat16_predicts_like_a_copy_loaded_from_its_weights(tmp_path):
+    """On a machine where the course trains in bfloat16, the Trainer (through accelerate) leaves autocast wrapped
+    around the trained model's forward; predictions take it off, so the model in memory and its saved copy agree."""
+    from datasets import Dataset
+    from transformers import (AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification, Trainer,
+                              TrainingArguments)
+
+    tokenizer = models.load_tokenizer("minilm")
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32,
+                                                     num_hidden_layers=1, num_attention_heads=2,
+                                                     intermediate_size=64, num_labels=3))
+    train = Dataset.from_dict({"text": TEXTS * 4, "label": [0, 1, 2, 0] * 4}).map(
+        lambda b: tokenizer(b["text"]), batched=True, remove_columns=["text"])
+    args = TrainingArguments(tmp_path / "out", bf16=True, use_cpu=True, max_steps=2, per_device_train_batch_size=8,
+                             learning_rate=1e-3, report_to=[], save_strategy="no", logging_strategy="no")
+    trainer = Trainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
+    trainer.train()
+    assert "_original_forward" in vars(trainer.model), "the Trainer no longer wraps the forward: this test is moot"
+    trained = models.predict_logits(trainer.model, TEXTS, tokenizer, progress=False)
+    assert "_original_forward" not in vars(trainer.model)
+    trainer.model.save_pretrained(tmp_path / "saved")
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "saved")
+    assert np.allclose(trained, models.predict_logits(reloaded, TEXTS, tokenizer, progress=False), atol=1e-6)
