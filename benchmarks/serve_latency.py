@@ -78,7 +78,7 @@ def legacy_classifier(model_dir: Path) -> serving.Classifier:
     import torch
     from torch.ao.quantization import quantize_dynamic
 
-    classifier = serving.Classifier(model_dir)
+    classifier = serving.Classifier(model_dir, precision="fp32")  # int8 kernels take float32, not bfloat16 autocast
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         classifier.model = quantize_dynamic(classifier.model, {torch.nn.Linear}, dtype=torch.qint8)
