@@ -24,7 +24,8 @@ TIMES = ROOT / "ftlab" / "course" / "lesson_times.json"
 
 
 def machine() -> str:
-    """A short description of this machine: CPU cores and model, GPU if any."""
+    """A short description of this machine: CPU cores, model and torch's CPU capability (AVX2, AVX512, ...: machines
+    of one model name differ), GPU if any."""
     import torch
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -37,7 +38,7 @@ def machine() -> str:
     except OSError:
         pass
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
-    return f"{cores} CPU cores ({cpu}){gpu}"
+    return f"{cores} CPU cores ({cpu}, {torch.backends.cpu.get_cpu_capability()}){gpu}"
 
 
 def run(path: Path, profile: str, keep: Path | None = None) -> float:
