@@ -113,7 +113,19 @@ def test_cpu_threads_are_one_per_core_unless_omp_num_threads_says_otherwise(monk
         torch.set_num_threads(before)
 
 
-def test_a_model_the_trainer_trained_in_bfloat16_predicts_like_a_copy_loaded_from_its_weights(tmp_path):
+@pytest.fixture
+def own_accelerate_state():
+    """accelerate keeps one process-wide state, and a Trainer in bfloat16 sets it to mixed precision: start and leave
+    it unset, so the tests that run after this one in the same process (`ftlab train` in float32) can set their own."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_a_model_the_trainer_trained_in_bfloat16_predicts_like_a_copy_loaded_from_its_weights(tmp_path,
+                                                                                             own_accelerate_state):
     """On a machine where the course trains in bfloat16, the Trainer (through accelerate) leaves autocast wrapped
     around the trained model's forward; predictions take it off, so the model in memory and its saved copy agree."""
     from datasets import Dataset
