@@ -282,6 +282,9 @@ def _run(args, parser) -> int:
     if args.command == "train":
         return _train(args)
     if args.command == "doctor":
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the report's lines only: no bar for each model the checks load
         report = doctor_report(load_model=not args.no_model)
         if args.json:
             print(json.dumps(report, indent=2))

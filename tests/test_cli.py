@@ -42,3 +42,15 @@ def test_doctor_fails_on_a_bad_profile(monkeypatch, capsys):
     monkeypatch.setenv("FTLAB_PROFILE", "huge")
     assert cli.main(["doctor", "--no-model"]) == 1
     assert "unknown profile 'huge'" in capsys.readouterr().out
+
+
+def test_doctor_prints_its_report_without_a_progress_bar_for_each_model_it_loads():
+    import os
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", "from ftlab.cli import main; raise SystemExit(main(['doctor']))"],
+                         capture_output=True, text=True, timeout=300, env=os.environ | {"HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Everything the course needs is here" in run.stdout
+    assert "Loading weights" not in run.stderr and "it/s]" not in run.stderr, run.stderr
