@@ -27,7 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def fp32_flops_per_cycle(cpuinfo: str) -> int:
     """float32 FLOPs one core can do per cycle, from /proc/cpuinfo's text: two fused multiply-adds per cycle, 16
     float32 lanes wide with AVX-512 (64), 8 with AVX2 (32), else a rough 8. AMD's Zen 4 (family 25) runs AVX-512 on
-    its two 256-bit units, so it does 32 like AVX2; Zen 5 (family 26) and Intel's AVX-512 server parts do 64."""
+    its two 256-bit units, so it does 32 like AVX2; Intel's AVX-512 server parts and Zen 5 (family 26) do 64 (Zen 5
+    laptop chips use 256-bit units too and are counted high: the peak is rough)."""
     lines = cpuinfo.splitlines()
     flags = set(next((line.split(":", 1)[1] for line in lines if line.startswith("flags")), "").split())
     vendor = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("vendor_id")), "")

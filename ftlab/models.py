@@ -175,7 +175,8 @@ def take_off_training_autocast(model) -> None:
     wraps the model's forward in autocast, and the wrapper stays after training: the trained model would predict in
     bfloat16 while a copy loaded from its saved weights predicts in float32. accelerate's own
     `extract_model_from_parallel(model, keep_fp32_wrapper=False)` takes it off, in place; training the model again
-    wraps it again.
+    wraps it again (so predict after `trainer.train()`, not from a callback during it, or the rest of that run
+    trains in float32).
     """
     if "_original_forward" in vars(model):
         from accelerate.utils import extract_model_from_parallel
