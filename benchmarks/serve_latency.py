@@ -3,9 +3,10 @@
 Usage:  python benchmarks/serve_latency.py [--model DIR] [--requests 300] [--batch 32]
 
 Each variant is served by a real `ftlab serve` process on localhost and called over HTTP with test tweets: one text
-per request (sequential), batches of `--batch` texts per request (sequential), and one text per request from 8
-concurrent clients. Beside them runs the service as it was before ONNX Runtime: PyTorch's deprecated dynamic int8
-quantization (`torch.ao`) behind a 5 ms batching window, started by this script, the baseline of the batched ratio.
+per request (sequential), batches of `--batch` texts per request (sequential; a quarter as many requests, at least
+20), and one text per request from 8 concurrent clients, after a warm-up of both kinds of request. Beside them runs
+the service as it was before ONNX Runtime: PyTorch's deprecated dynamic int8 quantization (`torch.ao`) behind a 5 ms
+batching window, started by this script and warmed up as `ftlab serve` warms up, the baseline of the batched ratio.
 
 For every variant it prints the model's own time for one text in this process (no HTTP), the HTTP p50/p95, the
 service's own share (HTTP p50 minus the model's time), requests/s and texts/s, the size of the weights, macro-F1 on
@@ -118,7 +119,9 @@ def serve_legacy(model_dir: Path, port: int) -> None:
     import uvicorn
 
     set_cpu_threads()
-    app = serving.create_app(legacy_classifier(model_dir), max_wait_ms=5.0)
+    classifier = legacy_classifier(model_dir)
+    classifier.warm_up()  # as `ftlab serve` does before it answers
+    app = serving.create_app(classifier, max_wait_ms=5.0)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -147,10 +150,10 @@ def measure(name: str, model_dir: Path, texts: list[str], labels: np.ndarray, re
     del classifier
     singles = [{"text": texts[i % len(texts)]} for i in range(n_requests)]
     batches = [{"texts": [texts[(i * batch + j) % len(texts)] for j in range(batch)]}
-               for i in range(max(5, n_requests // batch))]
+               for i in range(max(20, n_requests // 4))]
     server = LegacyServer(model_dir) if name == BASELINE else serving.BackgroundServer(model_dir, **options)
     with server:
-        timed_requests(server.url, singles[:20])  # warm-up
+        timed_requests(server.url, singles[:20] + batches[:3])  # warm-up, both kinds of request
         lat, _ = timed_requests(server.url, [None] * n_requests)
         row["GET /health p50 ms"] = percentile(lat, 50)
         lat, seconds = timed_requests(server.url, singles)
@@ -192,7 +195,8 @@ def main(argv=None) -> None:
           f"{torch.backends.cpu.get_cpu_capability()}, torch threads {torch.get_num_threads()}, python "
           f"{sys.version.split()[0]}, torch {torch.__version__}")
     print(f"model: {model_dir} | profile {profile.name} | {len(texts):,} test tweets | "
-          f"{args.requests} single requests, batches of {args.batch}, {CLIENTS} concurrent clients")
+          f"{args.requests} single requests, {max(20, args.requests // 4)} batches of {args.batch}, "
+          f"{CLIENTS} concurrent clients")
     rows, reference = {}, None
     for name in [*VARIANTS, BASELINE]:
         rows[name], predicted = measure(name, model_dir, texts, labels, reference, args.requests, args.batch)

@@ -287,6 +287,7 @@ def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, runt
     app = create_app(model_dir, runtime=runtime, int8=int8, precision=precision, max_batch=max_batch,
                      max_chars=max_chars)
     classifier = app.state.classifier
+    classifier.warm_up()
     how = "ONNX Runtime" if classifier.runtime == "onnx" else "PyTorch"
     print(f"Serving {classifier.path} on http://{host}:{port}  (labels: {', '.join(classifier.labels)}; {how}, "
           f"{classifier.precision}); Ctrl-C stops it.", flush=True)

@@ -20,7 +20,7 @@ import numpy as np
 from ftlab.config import PROFILES
 from ftlab.evaluate import softmax
 from ftlab.models import predict_logits
-from ftlab.serving.onnx_runtime import ONNX_BATCH, ExportError, OnnxLogits, prepare
+from ftlab.serving.onnx_runtime import ONNX_BATCH, PROBES, ExportError, OnnxLogits, prepare
 from ftlab.training.precision import NAMES, choose_precision
 from ftlab.training.runs import read_run_info
 
@@ -156,6 +156,12 @@ class Classifier:
                     logits = predict_logits(self.model, list(texts), self.tokenizer, batch_size=self.batch_size,
                                             max_length=self.max_length, progress=False)
         return softmax(logits)
+
+    def warm_up(self) -> None:
+        """Classify the probe texts once alone and once as a batch, so the first request meets a ready model: the
+        first batch of several chunks makes ONNX Runtime's per-core sessions, and PyTorch's first calls pick kernels."""
+        self.predict(PROBES[:1])
+        self.predict(PROBES * (self.batch_size // len(PROBES) + 2))
 
     def predict(self, texts: list[str]) -> list[dict[str, Any]]:
         """For each text: the label, its probability, and the probability of every label."""
