@@ -32,11 +32,12 @@ FILES = {False: "model.onnx", True: "model.int8.onnx"}
 OPSET = 17
 FLOAT_TOLERANCE = 1e-3  # largest |logit difference| allowed between ONNX Runtime float32 and PyTorch
 INT8_TOLERANCE = 0.5  # the same for the int8 file, whose weights are rounded to 256 levels per tensor
-# Texts per ONNX Runtime call: a request's texts sorted by length and run 8 at a time pad little (measured on 2
-# cores: 310 texts/s for int8 against 245 in batches of 32). Chunks of a larger request run side by side, one
-# single-threaded session per core: 307 and 273 texts/s against 247 and 219 for one 2-thread session in two runs
-# (requests of 32 tweets, int8, 2-core AMD EPYC with AVX2).
-ONNX_BATCH = 8
+# Texts per ONNX Runtime call: a request's texts sorted by length and run a few at a time pad little. Chunks of a
+# larger request run side by side, one single-threaded session per core: 307 and 273 texts/s against 247 and 219 for
+# one 2-thread session in two runs (requests of 32 tweets, int8, chunks of 8, 2-core AMD EPYC with AVX2). Chunks of
+# 4 against 8, three runs each on a 2-core AMD EPYC with AVX-512: 516-555 against 482-497 texts/s (lesson 03's
+# standard model), 485-570 against 465-555 (its quick model); chunks of 16: 366-439.
+ONNX_BATCH = 4
 PROBES = [
     "ok",
     "the flight was late again",
