@@ -8,8 +8,9 @@ Trains the course's encoder on the same 1,000 training tweets, in one process:
 - **course bf16**: the same in bfloat16 autocast, when `ftlab.training.precision` chose it on this machine (or
   with `--bf16`, to measure it anyway).
 
-It prints samples per second for each and their ratio to naive, the achieved FLOP/s against a rough estimate of
-this CPU's float32 peak, and the precision the course chose here and why.
+Each set-up first trains WARMUP_STEPS steps untimed on the same model, then one timed run. It prints samples per
+second for each and their ratio to naive, the achieved FLOP/s against a rough estimate of this CPU's float32 peak,
+the precision the course chose here and why, and where a training step's time goes in each precision.
 Run:  python benchmarks/train_speed.py  [--examples 1000] [--epochs 1] [--bf16]
 """
 
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+WARMUP_STEPS = 2
 
 
 def fp32_flops_per_cycle(cpuinfo: str) -> int:
@@ -74,10 +76,13 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42, bf16: bool = F
         collator = DataCollatorWithPadding(tokenizer)
     encoded = encoded.select_columns(["input_ids", "attention_mask", "token_type_ids", "label"])
     model = models.load_classifier(profile.model, device="cpu")
-    args = training.training_arguments(
-        f"/tmp/ftlab-bench-{setup}", learning_rate=1e-4, epochs=epochs, batch_size=32, seed=seed,
-        group_by_length=(setup == "course"), eval_strategy="no", logging_strategy="no", disable_tqdm=True, bf16=bf16,
-    )
+
+    def arguments(**extra):
+        return training.training_arguments(
+            f"/tmp/ftlab-bench-{setup}", learning_rate=1e-4, epochs=epochs, batch_size=32, seed=seed,
+            group_by_length=(setup == "course"), eval_strategy="no", logging_strategy="no", disable_tqdm=True,
+            bf16=bf16, **extra)
+
     computed_tokens = 0
 
     class CountTokens(Trainer):
@@ -86,7 +91,11 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42, bf16: bool = F
             computed_tokens += int(inputs["input_ids"].numel())
             return super().training_step(model, inputs, *rest, **kwargs)
 
-    trainer = CountTokens(model=model, args=args, train_dataset=encoded, data_collator=collator)
+    # Not timed: a process's first steps pay one-time costs (kernels chosen for the machine and its shapes, memory).
+    CountTokens(model=model, args=arguments(max_steps=WARMUP_STEPS), train_dataset=encoded,
+                data_collator=collator).train()
+    computed_tokens = 0
+    trainer = CountTokens(model=model, args=arguments(), train_dataset=encoded, data_collator=collator)
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
@@ -96,6 +105,77 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42, bf16: bool = F
     return {"setup": f"{setup} {'bf16' if bf16 else 'fp32'}", "seconds": seconds, "samples_per_s": examples * epochs / seconds,
             "computed_tokens": computed_tokens, "real_tokens": real_tokens, "flops_per_s": flops / seconds,
             "threads": torch.get_num_threads()}
+
+
+MATRIX_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_addmm_activation"}
+PARTS = ("matrix products", "dropout's random numbers", "optimizer and clipping", "everything else")
+
+
+def step_breakdown(bf16: bool, steps: int = 8, seed: int = 42) -> tuple[float, dict[str, float]]:
+    """A training step of 32 tweets in a plain loop doing what the Trainer does (autocast forward, backward, gradient
+    clipping, fused AdamW): its ms timed alone, and the ms spent in each of PARTS by PyTorch's profiler (each
+    operation's own time; the profiler adds a little to every operation, so these sum to more than the step)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from ftlab import data, models
+    from ftlab.config import get_profile
+
+    torch.manual_seed(seed)
+    profile_ = get_profile("standard")
+    frame = data.tweets_frame()
+    rows = data.sample_stratified(frame[frame["split"] == "train"], 32 * (steps + 2), seed=seed)
+    tokenizer = models.load_tokenizer(profile_.model)
+    model = models.load_classifier(profile_.model, device="cpu").train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
+    # Tweets of similar length batched together, as the course's Trainer groups them: the same shapes.
+    rows = rows.iloc[sorted(range(len(rows)), key=lambda i: len(tokenizer(rows["text"].iloc[i])["input_ids"]))]
+    texts, labels = list(rows["text"]), torch.tensor(list(rows["label"]))
+    batches = [{**tokenizer(texts[i:i + 32], padding=True, truncation=True, max_length=profile_.max_length,
+                            return_tensors="pt"), "labels": labels[i:i + 32]} for i in range(0, len(texts), 32)]
+
+    def step(batch):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(**batch).loss
+        loss.backward()
+        with record_function("optimizer and clipping"):
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad()
+
+    order = torch.randperm(len(batches), generator=torch.Generator().manual_seed(seed)).tolist()
+    batches = [batches[i] for i in order]  # long and short batches mixed, as the Trainer's order mixes them
+    for batch in batches[:2]:  # warm-up: kernels chosen, optimizer state made
+        step(batch)
+    start = time.perf_counter()
+    for batch in batches[2:]:
+        step(batch)
+    step_ms = (time.perf_counter() - start) * 1000 / steps
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for batch in batches[2:]:
+            step(batch)
+    parts = dict.fromkeys(PARTS, 0.0)
+    for event in prof.key_averages():
+        if event.key == "optimizer and clipping":
+            parts["optimizer and clipping"] += event.cpu_time_total
+            parts["everything else"] -= event.cpu_time_total  # its operations are counted below as well
+        elif event.key in MATRIX_OPS:
+            parts["matrix products"] += event.self_cpu_time_total
+        elif event.key == "aten::bernoulli_":
+            parts["dropout's random numbers"] += event.self_cpu_time_total
+        else:
+            parts["everything else"] += event.self_cpu_time_total
+    return step_ms, {name: microseconds / 1000 / steps for name, microseconds in parts.items()}
+
+
+def print_breakdown() -> None:
+    (fp32_ms, fp32), (bf16_ms, bf16) = step_breakdown(False), step_breakdown(True)
+    print("where a step's time goes (ms per step of 32 tweets in a plain loop like the Trainer's; the parts from "
+          "PyTorch's profiler):")
+    print(f"  {'':26s} {'float32':>8s} {'bfloat16':>9s} {'fp32/bf16':>10s}")
+    for name, a, b in [*((name, fp32[name], bf16[name]) for name in PARTS), ("whole step, timed alone", fp32_ms,
+                                                                             bf16_ms)]:
+        print(f"  {name:26s} {a:8.0f} {b:9.0f} {a / b:9.2f}x")
 
 
 def main() -> None:
@@ -132,6 +212,7 @@ def main() -> None:
               f"bfloat16 at {results[2]['flops_per_s'] / (2 * peak):.1%} of a rough bfloat16 peak of "
               f"{2 * peak / 1e9:.0f} GFLOP/s (2× float32: a bfloat16 dot-product instruction multiplies two pairs per "
               f"float32 lane)")
+        print_breakdown()
     print(f"the course's precision here: {choice.describe()} [{choice.source}]")
 
 

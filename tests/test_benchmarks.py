@@ -1,4 +1,4 @@
-"""The rough float32 peak that benchmarks/train_speed.py reports a share of."""
+"""The rough float32 peak that benchmarks/train_speed.py reports a share of, and its breakdown of a training step."""
 
 from __future__ import annotations
 
@@ -32,3 +32,12 @@ def _cpuinfo(vendor: str, family: int, flags: str) -> str:
 def test_fp32_flops_per_cycle(vendor, family, flags, expected):
     info = _cpuinfo(vendor, family, flags) if vendor else ""
     assert _train_speed().fp32_flops_per_cycle(info) == expected
+
+
+def test_step_breakdown_puts_a_float32_step_mostly_in_its_matrix_products():
+    step_ms, parts = _train_speed().step_breakdown(bf16=False, steps=2)
+    assert set(parts) == set(_train_speed().PARTS)
+    assert parts["matrix products"] == max(parts.values()), parts
+    assert parts["dropout's random numbers"] > 0 and parts["optimizer and clipping"] > 0, parts
+    assert parts["everything else"] >= 0, parts
+    assert 0.5 * step_ms < sum(parts.values()) < 3 * step_ms, (step_ms, parts)
