@@ -40,6 +40,11 @@ VARIANTS = {"PyTorch float32": dict(runtime="torch", precision="fp32"), "ONNX Ru
             "ONNX Runtime int8": dict(runtime="onnx", int8=True)}
 
 
+def batched_requests(n_requests: int) -> int:
+    """How many batched requests go with `n_requests` single ones: a quarter as many, at least 20."""
+    return max(20, n_requests // 4)
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -150,7 +155,7 @@ def measure(name: str, model_dir: Path, texts: list[str], labels: np.ndarray, re
     del classifier
     singles = [{"text": texts[i % len(texts)]} for i in range(n_requests)]
     batches = [{"texts": [texts[(i * batch + j) % len(texts)] for j in range(batch)]}
-               for i in range(max(20, n_requests // 4))]
+               for i in range(batched_requests(n_requests))]
     server = LegacyServer(model_dir) if name == BASELINE else serving.BackgroundServer(model_dir, **options)
     with server:
         timed_requests(server.url, singles[:20] + batches[:3])  # warm-up, both kinds of request
@@ -195,7 +200,7 @@ def main(argv=None) -> None:
           f"{torch.backends.cpu.get_cpu_capability()}, torch threads {torch.get_num_threads()}, python "
           f"{sys.version.split()[0]}, torch {torch.__version__}")
     print(f"model: {model_dir} | profile {profile.name} | {len(texts):,} test tweets | "
-          f"{args.requests} single requests, {max(20, args.requests // 4)} batches of {args.batch}, "
+          f"{args.requests} single requests, {batched_requests(args.requests)} batches of {args.batch}, "
           f"{CLIENTS} concurrent clients")
     rows, reference = {}, None
     for name in [*VARIANTS, BASELINE]:

@@ -51,6 +51,18 @@ def cpu_peak_flops(threads: int) -> tuple[float, str]:
     return threads * clock * per_cycle, f"{name}, {threads} threads × {clock / 1e9:.2f} GHz × {per_cycle} FLOP/cycle"
 
 
+def training_tweets(examples: int, seed: int):
+    """The same stratified sample of training tweets for every set-up, and the course's tokenizer and profile."""
+    from ftlab import data, models
+    from ftlab.config import get_profile
+
+    profile = get_profile("standard")
+    frame = data.tweets_frame()
+    rows = data.sample_stratified(frame[frame["split"] == "train"], examples, seed=seed)
+    dataset = data.to_dataset_dict({"train": rows.drop(columns=["split", "raw_text"])})["train"]
+    return dataset, models.load_tokenizer(profile.model), profile
+
+
 def run(setup: str, examples: int, epochs: float, seed: int = 42, bf16: bool = False) -> dict:
     """Train once with the `course` or `naive` set-up (bfloat16 autocast if `bf16`); return time, samples/s and
     tokens computed."""
@@ -59,14 +71,9 @@ def run(setup: str, examples: int, epochs: float, seed: int = 42, bf16: bool = F
     from transformers import DataCollatorWithPadding, Trainer, set_seed
 
     from ftlab import data, models, training
-    from ftlab.config import get_profile
 
     set_seed(seed)
-    profile = get_profile("standard")
-    frame = data.tweets_frame()
-    rows = data.sample_stratified(frame[frame["split"] == "train"], examples, seed=seed)
-    dataset = data.to_dataset_dict({"train": rows.drop(columns=["split", "raw_text"])})["train"]
-    tokenizer = models.load_tokenizer(profile.model)
+    dataset, tokenizer, profile = training_tweets(examples, seed)
     if setup == "course":
         encoded = data.tokenize(dataset, tokenizer, profile.max_length)
         collator = training.make_collator(tokenizer)
@@ -112,27 +119,24 @@ PARTS = ("matrix products", "dropout's random numbers", "optimizer and clipping"
 
 
 def step_breakdown(bf16: bool, steps: int = 8, seed: int = 42) -> tuple[float, dict[str, float]]:
-    """A training step of 32 tweets in a plain loop doing what the Trainer does (autocast forward, backward, gradient
-    clipping, fused AdamW): its ms timed alone, and the ms spent in each of PARTS by PyTorch's profiler (each
-    operation's own time; the profiler adds a little to every operation, so these sum to more than the step)."""
+    """A training step of 32 tweets in a plain loop doing what the Trainer does (length-grouped batches, autocast
+    forward, backward, gradient clipping, the course's fused AdamW): its ms timed alone, and the ms spent in each of
+    PARTS by PyTorch's profiler (each operation's own time; they add up to about the step, give or take the
+    profiler's own cost per operation)."""
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
-    from ftlab import data, models
-    from ftlab.config import get_profile
+    from ftlab import data, models, training
 
     torch.manual_seed(seed)
-    profile_ = get_profile("standard")
-    frame = data.tweets_frame()
-    rows = data.sample_stratified(frame[frame["split"] == "train"], 32 * (steps + 2), seed=seed)
-    tokenizer = models.load_tokenizer(profile_.model)
+    dataset, tokenizer, profile_ = training_tweets(32 * (steps + 2), seed)
+    encoded = data.tokenize(dataset, tokenizer, profile_.max_length).select_columns(
+        ["input_ids", "attention_mask", "token_type_ids", "label"])
+    collator = training.make_collator(tokenizer)
+    grouped = training.length_grouped_batches([len(ids) for ids in encoded["input_ids"]], 32, seed=seed)
+    batches = [collator([encoded[int(i)] for i in indices]) for indices in grouped]
     model = models.load_classifier(profile_.model, device="cpu").train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
-    # Tweets of similar length batched together, as the course's Trainer groups them: the same shapes.
-    rows = rows.iloc[sorted(range(len(rows)), key=lambda i: len(tokenizer(rows["text"].iloc[i])["input_ids"]))]
-    texts, labels = list(rows["text"]), torch.tensor(list(rows["label"]))
-    batches = [{**tokenizer(texts[i:i + 32], padding=True, truncation=True, max_length=profile_.max_length,
-                            return_tensors="pt"), "labels": labels[i:i + 32]} for i in range(0, len(texts), 32)]
+    optimizer = training.make_optimizer(model, 1e-4)
 
     def step(batch):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -143,8 +147,6 @@ def step_breakdown(bf16: bool, steps: int = 8, seed: int = 42) -> tuple[float, d
             optimizer.step()
             optimizer.zero_grad()
 
-    order = torch.randperm(len(batches), generator=torch.Generator().manual_seed(seed)).tolist()
-    batches = [batches[i] for i in order]  # long and short batches mixed, as the Trainer's order mixes them
     for batch in batches[:2]:  # warm-up: kernels chosen, optimizer state made
         step(batch)
     start = time.perf_counter()

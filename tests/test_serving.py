@@ -215,6 +215,18 @@ def test_background_server_reports_a_bad_folder_at_once(tmp_path):
         serving.BackgroundServer(tmp_path / "nothing")
 
 
+def test_cli_serve_refuses_a_model_that_cannot_classify_in_one_line(model_dir, capsys, monkeypatch):
+    def broken(self, texts):
+        raise TypeError("forward() got an unexpected keyword argument 'token_type_ids'")
+
+    monkeypatch.setattr(serving.Classifier, "predict_proba", broken)
+    assert cli.main(["serve", str(model_dir), "--port", str(serving.free_port())]) != 0
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if line.startswith("ftlab serve:")]
+    assert "Traceback" not in err and len(said) == 1, err
+    assert "could not classify the probe texts" in said[0] and "TypeError" in said[0], said
+
+
 def test_cli_serve_refuses_a_bad_folder_with_a_message(tmp_path, capsys):
     assert cli.main(["serve", str(tmp_path / "nothing")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -23,7 +23,7 @@ from typing import Any
 
 from ftlab.config import SERVE_MAX_BATCH as MAX_BATCH, SERVE_MAX_CHARS as MAX_CHARS, SERVE_MAX_WAIT_MS as MAX_WAIT_MS
 from ftlab.models import set_cpu_threads
-from ftlab.serving.classifier import Classifier
+from ftlab.serving.classifier import Classifier, ModelFolderError
 
 
 @dataclass
@@ -287,7 +287,12 @@ def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, runt
     app = create_app(model_dir, runtime=runtime, int8=int8, precision=precision, max_batch=max_batch,
                      max_chars=max_chars)
     classifier = app.state.classifier
-    classifier.warm_up()
+    try:
+        classifier.warm_up()
+    except Exception as err:  # a model that loads but cannot classify would answer every request with a 500
+        raise ModelFolderError(f"the model in {classifier.path} loaded but could not classify the probe texts "
+                               f"({type(err).__name__}: {str(err)[:200]}): check that its config, weights and "
+                               f"tokenizer were saved together by save_pretrained") from err
     how = "ONNX Runtime" if classifier.runtime == "onnx" else "PyTorch"
     print(f"Serving {classifier.path} on http://{host}:{port}  (labels: {', '.join(classifier.labels)}; {how}, "
           f"{classifier.precision}); Ctrl-C stops it.", flush=True)

@@ -36,7 +36,7 @@ INT8_TOLERANCE = 0.5  # the same for the int8 file, whose weights are rounded to
 # larger request run side by side, one single-threaded session per core: 307 and 273 texts/s against 247 and 219 for
 # one 2-thread session in two runs (requests of 32 tweets, int8, chunks of 8, 2-core AMD EPYC with AVX2). Chunks of
 # 4 against 8, three runs each on a 2-core AMD EPYC with AVX-512: 516-555 against 482-497 texts/s (lesson 03's
-# standard model), 485-570 against 465-555 (its quick model); chunks of 16: 366-439.
+# standard model), 485-570 against 465-555 (its quick model); chunks of 2: 473-560; chunks of 16: 366-439.
 ONNX_BATCH = 4
 PROBES = [
     "ok",
